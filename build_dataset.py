@@ -1,0 +1,238 @@
+"""Split the SIGNS dataset into train/dev/test and resize images to 64x64.
+
+The SIGNS dataset comes in the following format:
+    train_signs/
+        0_IMG_5864.jpg
+        ...
+    test_signs/
+        0_IMG_5942.jpg
+        ...
+
+Original images have size (3024, 3024).
+Resizing to (64, 64) reduces the dataset size from 1.16 GB to 4.7 MB, and loading smaller images
+makes training faster.
+
+We already have a test set created, so we only need to split "train_signs" into train and dev sets.
+Because we don't have a lot of images and we want that the statistics on the dev set be as
+representative as possible, we'll take 20% of "train_signs" as dev set.
+
+Also accepted in --data_dir: the widely shared HDF5 version (train_signs.h5 and test_signs.h5),
+and `--synthetic` writes a generated set of hand signs there first (see synthetic_signs.py).
+"""
+import argparse
+import logging
+import os
+import random
+import shutil
+import tempfile
+import multiprocessing
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from tqdm import tqdm
+
+from model.utils import IMAGE_EXTENSIONS, InputError, label_from_name, run_script
+
+SIZE = 64
+SPLITS = ('train_signs', 'dev_signs', 'test_signs')
+
+parser = argparse.ArgumentParser()
+parser.add_argument('--data_dir', default=None,
+                    help="Directory with the SIGNS dataset (default data/SIGNS, "
+                         "or data/SYNTHETIC_SIGNS with --synthetic)")
+parser.add_argument('--output_dir', default='data/64x64_SIGNS', help="Where to write the new data")
+parser.add_argument('--synthetic', action='store_true',
+                    help="First write a synthetic hand-sign dataset into --data_dir (no download needed)")
+parser.add_argument('--overwrite', action='store_true',
+                    help="Replace a dataset already built in --output_dir")
+parser.add_argument('--size', type=int, default=SIZE, help="Side of the square output images")
+parser.add_argument('--num_labels', type=int, default=6, help="Labels are the digits 0 .. num_labels-1")
+parser.add_argument('--jobs', type=int, default=os.cpu_count() or 1,
+                    help="Processes resizing images in parallel (default: all cores)")
+
+
+def resize_and_save(filename, output_dir, size=SIZE):
+    """Resize the image contained in `filename` and save it to the `output_dir`.
+
+    Returns None on success, or why the file could not be read (it is then skipped).
+    """
+    try:
+        with Image.open(filename) as image:
+            # JPEG can decode straight at 1/2, 1/4 or 1/8 scale (still at least `size`):
+            # for 3000x3000 photos that is most of the work saved.
+            image.draft('RGB', (size, size))
+            # Photos from phones are often stored sideways with an EXIF note to rotate them.
+            image = ImageOps.exif_transpose(image).convert('RGB')
+            # Use bilinear interpolation instead of the default "nearest neighbor" method
+            image = image.resize((size, size), Image.BILINEAR)
+    except UnidentifiedImageError:
+        return 'not an image that PIL can read'
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        return str(e)
+    stem = os.path.splitext(os.path.basename(filename))[0]
+    image.save(os.path.join(output_dir, stem + '.jpg'), quality=95)
+    return None
+
+
+def _resize_task(task):
+    """Pool worker: (filename, output_dir, size) -> (filename, error or None)."""
+    filename = task[0]
+    return filename, resize_and_save(*task)
+
+
+def list_split(split_dir, num_labels, skipped):
+    """Image files of a raw split folder, sorted. Files that are not usable are added to `skipped`."""
+    if not os.path.isdir(split_dir):
+        raise InputError("No folder {}: put the SIGNS images there ({{label}}_IMG_{{id}}.jpg in train_signs/ "
+                         "and test_signs/), or run python build_dataset.py --synthetic".format(split_dir))
+    filenames = []
+    for name in sorted(os.listdir(split_dir)):
+        path = os.path.join(split_dir, name)
+        if not os.path.isfile(path) or name.startswith('.'):
+            continue
+        label = label_from_name(name)
+        if not name.lower().endswith(IMAGE_EXTENSIONS):
+            skipped.append('{}: not an image file ({})'.format(path, ', '.join(IMAGE_EXTENSIONS)))
+        elif label is None or label >= num_labels:
+            skipped.append('{}: the name must start with its label, a digit from 0 to {}'.format(
+                path, num_labels - 1))
+        else:
+            filenames.append(path)
+    if not filenames:
+        raise InputError("{} holds no usable images: expected files named {{label}}_IMG_{{id}}.jpg".format(split_dir))
+    return filenames
+
+
+def split_train_dev(filenames):
+    """Split the filenames into (train, dev), 80% / 20%, the same way on every run."""
+    # Make sure to always shuffle with a fixed seed so that the split is reproducible
+    filenames = sorted(filenames)
+    random.Random(230).shuffle(filenames)
+    split = int(0.8 * len(filenames))
+    return filenames[:split], filenames[split:]
+
+
+def check_output_dir(output_dir, overwrite):
+    """Refuse to mix a new dataset into one already built, unless --overwrite."""
+    for split in SPLITS:
+        folder = os.path.join(output_dir, split)
+        if os.path.isdir(folder) and os.listdir(folder) and not overwrite:
+            raise InputError("{} already holds a dataset ({} is not empty): pass --overwrite to replace it, "
+                             "or choose another --output_dir".format(output_dir, folder))
+
+
+def resize_splits(splits, output_dir, size, jobs, skipped):
+    """Resize every image of {split: filenames} into output_dir/split/, with `jobs` processes."""
+    counts = {}
+    # 'spawn': workers start clean, even when the calling process has TensorFlow's threads running.
+    with multiprocessing.get_context('spawn').Pool(jobs) as pool:
+        for split, filenames in splits.items():
+            split_dir = os.path.join(output_dir, split)
+            os.makedirs(split_dir)
+            tasks = [(filename, split_dir, size) for filename in filenames]
+            results = pool.imap_unordered(_resize_task, tasks, chunksize=8)
+            errors = [error_line(f, e) for f, e in tqdm(results, total=len(tasks), desc=split) if e]
+            skipped.extend(sorted(errors))
+            counts[split] = len(filenames) - len(errors)
+            if counts[split] == 0:
+                raise InputError("No readable image in {} for {}".format(os.path.dirname(filenames[0]), split))
+    return counts
+
+
+def error_line(filename, error):
+    return '{}: unreadable image ({})'.format(filename, error)
+
+
+def splits_from_folders(data_dir, num_labels, skipped):
+    """{split: filenames} from the course's layout: data_dir/train_signs/ and data_dir/test_signs/."""
+    train_filenames = list_split(os.path.join(data_dir, 'train_signs'), num_labels, skipped)
+    test_filenames = list_split(os.path.join(data_dir, 'test_signs'), num_labels, skipped)
+    train_filenames, dev_filenames = split_train_dev(train_filenames)
+    return {'train_signs': train_filenames, 'dev_signs': dev_filenames, 'test_signs': test_filenames}
+
+
+def extract_h5(data_dir, raw_dir, num_labels):
+    """Write the images of train_signs.h5 / test_signs.h5 as {label}_IMG_{index}.png into raw_dir.
+
+    The HDF5 version holds the 64x64 arrays under train_set_x / train_set_y and
+    test_set_x / test_set_y. Once written as files, they go through the same path as photos.
+    """
+    import h5py  # comes with TensorFlow; imported here since only this path needs it
+    for split, prefix in (('train_signs', 'train_set'), ('test_signs', 'test_set')):
+        h5_path = os.path.join(data_dir, split + '.h5')
+        try:
+            with h5py.File(h5_path, 'r') as f:
+                images, labels = f[prefix + '_x'][:], f[prefix + '_y'][:].reshape(-1)
+        except (OSError, KeyError) as e:
+            raise InputError("{} is not the SIGNS HDF5 file (needs {}_x and {}_y): {}".format(
+                h5_path, prefix, prefix, e)) from None
+        os.makedirs(os.path.join(raw_dir, split))
+        for index, (image, label) in enumerate(zip(images, labels)):
+            if not 0 <= int(label) < num_labels:
+                raise InputError("{}: label {} of image {} is not in 0..{}".format(
+                    h5_path, label, index, num_labels - 1))
+            name = '{}_IMG_{:04d}.png'.format(int(label), index)
+            Image.fromarray(image).convert('RGB').save(os.path.join(raw_dir, split, name))
+
+
+def has_h5(data_dir):
+    return all(os.path.isfile(os.path.join(data_dir, s + '.h5')) for s in ('train_signs', 'test_signs'))
+
+
+def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False):
+    """Build output_dir/{train,dev,test}_signs from data_dir. Returns {split: number of images}.
+
+    The new splits are written in a temporary folder beside output_dir and moved into
+    place only once complete: an interrupted build, or a failed --overwrite, leaves
+    whatever was there before untouched.
+    """
+    check_output_dir(output_dir, overwrite)
+    parent = os.path.dirname(os.path.abspath(output_dir))
+    os.makedirs(parent, exist_ok=True)
+    skipped = []
+    with tempfile.TemporaryDirectory(prefix='.building-', dir=parent) as tmp_dir:
+        if not os.path.isdir(os.path.join(data_dir, 'train_signs')) and has_h5(data_dir):
+            logging.info("Reading the HDF5 version of SIGNS in {}".format(data_dir))
+            extract_h5(data_dir, os.path.join(tmp_dir, 'raw'), num_labels)
+            data_dir = os.path.join(tmp_dir, 'raw')
+        if not os.path.isdir(data_dir):
+            raise InputError("No folder {}: put the SIGNS dataset there, or run python build_dataset.py "
+                             "--synthetic for a generated one".format(data_dir))
+        splits = splits_from_folders(data_dir, num_labels, skipped)
+        new_dir = os.path.join(tmp_dir, 'out')
+        counts = resize_splits(splits, new_dir, size, jobs, skipped)
+        os.makedirs(output_dir, exist_ok=True)
+        for split in SPLITS:
+            target = os.path.join(output_dir, split)
+            if os.path.isdir(target):  # only with --overwrite: check_output_dir refused otherwise
+                shutil.move(target, os.path.join(tmp_dir, 'old-' + split))
+            shutil.move(os.path.join(new_dir, split), target)
+
+    for line in skipped[:20]:
+        logging.warning("Skipped %s", line)
+    summary = "Wrote {} train, {} dev and {} test images of {}x{} to {}".format(
+        counts['train_signs'], counts['dev_signs'], counts['test_signs'], size, size, output_dir)
+    if skipped:
+        summary += "; skipped {} file(s){}".format(len(skipped), ' (first 20 listed above)' if len(skipped) > 20 else '')
+    logging.info(summary)
+    return counts
+
+
+def main(args):
+    logging.basicConfig(level=logging.INFO, format='%(message)s')
+    data_dir = args.data_dir or ('data/SYNTHETIC_SIGNS' if args.synthetic else 'data/SIGNS')
+    if args.size < 1 or args.num_labels < 1 or args.jobs < 1:
+        raise InputError("--size, --num_labels and --jobs must be positive")
+    check_output_dir(args.output_dir, args.overwrite)
+    if args.synthetic:
+        from synthetic_signs import write_synthetic_signs
+        logging.info("Writing a synthetic SIGNS dataset into {}".format(data_dir))
+        try:
+            write_synthetic_signs(data_dir, progress=lambda it, **kw: tqdm(it, desc='synthetic', **kw))
+        except FileExistsError as e:
+            raise InputError(str(e)) from None
+    build(data_dir, args.output_dir, args.size, args.num_labels, args.jobs, args.overwrite)
+    logging.info("Done building dataset")
+
+
+if __name__ == '__main__':
+    run_script(main, parser.parse_args())

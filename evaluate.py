@@ -1,0 +1,54 @@
+"""Evaluate the model"""
+import argparse
+import logging
+import os
+
+from model.evaluation import evaluate
+from model.input_fn import input_fn, list_images
+from model.model_fn import model_fn
+from model.tf_compat import tf
+from model.utils import InputError, Params, run_script, set_logger
+
+parser = argparse.ArgumentParser()
+parser.add_argument('--model_dir', default='experiments/base_model',
+                    help="Experiment directory containing params.json")
+parser.add_argument('--data_dir', default='data/64x64_SIGNS',
+                    help="Directory containing the dataset")
+parser.add_argument('--restore_from', default='best_weights',
+                    help="Subdirectory of model dir or file containing the weights")
+
+
+def main(args):
+    # Load the parameters
+    json_path = os.path.join(args.model_dir, 'params.json')
+    if not os.path.isfile(json_path):
+        raise InputError("No params.json found at {}: pass the --model_dir you trained".format(json_path))
+    params = Params(json_path)
+
+    # Set the logger
+    set_logger(os.path.join(args.model_dir, 'evaluate.log'))
+
+    # Create the input data pipeline
+    logging.info("Creating the dataset...")
+    test_filenames, test_labels = list_images(os.path.join(args.data_dir, 'test_signs'), params.num_labels)
+
+    # specify the size of the evaluation set
+    params.eval_size = len(test_filenames)
+
+    with tf.Graph().as_default():
+        # Set the random seed for the whole graph
+        tf.set_random_seed(230)
+
+        # create the iterator over the dataset
+        test_inputs = input_fn(False, test_filenames, test_labels, params)
+
+        # Define the model
+        logging.info("Creating the model...")
+        model_spec = model_fn('eval', test_inputs, params, reuse=False)
+
+        logging.info("Starting evaluation")
+        return evaluate(model_spec, args.model_dir, params, args.restore_from)
+
+
+if __name__ == '__main__':
+    run_script(main, parser.parse_args())

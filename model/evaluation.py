@@ -1,0 +1,92 @@
+"""Tensorflow utility functions for evaluation"""
+import logging
+import os
+
+from model.checkpoints import find_checkpoint
+from model.tf_compat import tf
+from model.utils import save_dict_to_json
+
+
+def num_steps_for(num_samples, batch_size):
+    """Batches in one pass over num_samples (the last one may be smaller)."""
+    return (num_samples + batch_size - 1) // batch_size
+
+
+def format_metrics(metrics_val):
+    """`accuracy: 0.917 ; loss: 0.301`: how every metrics line in the logs looks."""
+    return " ; ".join("{}: {:05.3f}".format(k, v) for k, v in sorted(metrics_val.items()))
+
+
+def evaluate_sess(sess, model_spec, num_steps, writer=None, params=None):
+    """Evaluate the model on `num_steps` batches, i.e. one pass over the evaluation set.
+
+    Args:
+        sess: (tf.Session) current session
+        model_spec: (dict) contains the graph operations or nodes needed for evaluation
+        num_steps: (int) evaluate on this number of batches
+        writer: (tf.summary.FileWriter) writer for summaries. Is None if we don't log anything
+        params: (Params) hyperparameters
+    """
+    update_metrics = model_spec['update_metrics']
+    eval_metrics = model_spec['metrics']
+    global_step = tf.train.get_global_step()
+
+    # Load the evaluation dataset into the pipeline and initialize the metrics init op
+    sess.run(model_spec['iterator_init_op'])
+    sess.run(model_spec['metrics_init_op'])
+
+    # compute metrics over the dataset
+    for step in range(num_steps):
+        if step == 0 and writer is not None:
+            # The images of the first batch that were mislabeled, to look at in TensorBoard
+            _, summ, global_step_val = sess.run([update_metrics, model_spec['summary_op'], global_step])
+            writer.add_summary(summ, global_step_val)
+        else:
+            sess.run(update_metrics)
+
+    # Get the values of the metrics
+    metrics_values = {k: v[0] for k, v in eval_metrics.items()}
+    metrics_val = {k: float(v) for k, v in sess.run(metrics_values).items()}
+    logging.info("- Eval metrics: " + format_metrics(metrics_val))
+
+    # Add summaries manually to writer at global_step_val
+    if writer is not None:
+        global_step_val = sess.run(global_step)
+        for tag, val in metrics_val.items():
+            summ = tf.Summary(value=[tf.Summary.Value(tag=tag, simple_value=val)])
+            writer.add_summary(summ, global_step_val)
+        writer.flush()
+
+    return metrics_val
+
+
+def evaluate(model_spec, model_dir, params, restore_from):
+    """Evaluate the model
+
+    Args:
+        model_spec: (dict) contains the graph operations or nodes needed for evaluation
+        model_dir: (string) directory containing config, weights and log
+        params: (Params) contains hyperparameters of the model.
+                Must define: num_epochs, train_size, batch_size, eval_size, save_summary_steps
+        restore_from: (string) directory or file containing weights to restore the graph
+    """
+    # Initialize tf.Saver
+    saver = tf.train.Saver()
+
+    with tf.Session() as sess:
+        # Initialize the lookup table
+        sess.run(model_spec['variable_init_op'])
+
+        # Reload weights from the weights subdirectory
+        save_path = find_checkpoint(restore_from, model_dir)
+        logging.info("Restoring parameters from {}".format(save_path))
+        saver.restore(sess, save_path)
+
+        # Evaluate
+        num_steps = num_steps_for(params.eval_size, params.batch_size)
+        metrics = evaluate_sess(sess, model_spec, num_steps)
+        metrics_name = os.path.basename(os.path.normpath(restore_from))
+        save_path = os.path.join(model_dir, "metrics_test_{}.json".format(metrics_name))
+        save_dict_to_json(metrics, save_path)
+        logging.info("Metrics written to {}".format(save_path))
+    return metrics

@@ -1,0 +1,134 @@
+"""Create the input data pipeline using `tf.data`"""
+import os
+
+from model.tf_compat import tf
+from model.utils import IMAGE_EXTENSIONS, InputError, label_from_name
+
+# Seed of the shuffle and of the random augmentations (the same as tf.set_random_seed in train.py).
+SEED = 230
+
+
+def list_images(split_dir, num_labels):
+    """List the images of a split folder and their labels, in sorted order.
+
+    The label of an image is the first character of its file name: `3_IMG_5021.jpg` is a 3.
+
+    Args:
+        split_dir: (string) folder such as data/64x64_SIGNS/train_signs
+        num_labels: (int) labels must be digits in [0, num_labels)
+
+    Returns:
+        filenames: (list of strings) paths of the images
+        labels: (list of ints) their labels
+    """
+    if not os.path.isdir(split_dir):
+        raise InputError("No folder {}: build the dataset first (python build_dataset.py), "
+                         "or pass --data_dir".format(split_dir))
+    names = sorted(f for f in os.listdir(split_dir) if f.lower().endswith(IMAGE_EXTENSIONS))
+    if not names:
+        raise InputError("{} holds no images ({}): build the dataset again with "
+                         "python build_dataset.py".format(split_dir, ', '.join(IMAGE_EXTENSIONS)))
+    filenames = [os.path.join(split_dir, name) for name in names]
+    labels = [label_from_name(name) for name in names]
+    for filename, label in zip(filenames, labels):
+        if label is None or label >= num_labels:
+            raise InputError("{}: the name must start with its label, a digit from 0 to {} "
+                             "(num_labels in params.json is {})".format(filename, num_labels - 1, num_labels))
+    return filenames, labels
+
+
+def _parse_function(filename, label, size):
+    """Obtain the image from the filename (for both training and validation).
+
+    The following operations are applied:
+        - Decode the image from jpeg (or png) format, always as 3 channels (RGB)
+        - Convert to float and to range [0, 1]
+        - Resize to size x size
+    """
+    image_string = tf.read_file(filename)
+    image = tf.image.decode_image(image_string, channels=3, expand_animations=False)
+    # This will convert to float values in [0, 1]
+    image = tf.image.convert_image_dtype(image, tf.float32)
+    resized_image = tf.image.resize_images(image, [size, size])
+    return resized_image, label
+
+
+def _random_uniform(seed, index, minval, maxval):
+    """A random number that depends only on (seed, index, which draw): same every run, any thread order."""
+    return tf.random.stateless_uniform([], seed=tf.stack([seed, index]), minval=minval, maxval=maxval)
+
+
+def train_preprocess(image, label, seed, use_random_flip):
+    """Image preprocessing for training.
+
+    Apply the following operations:
+        - Horizontally flip the image with probability 1/2
+        - Apply random brightness and saturation
+
+    The random draws are stateless, keyed on (seed, draw number): the parallel map
+    threads may run in any order and the result is still the same on every run.
+    """
+    if use_random_flip:
+        flip = _random_uniform(seed[0], seed[1], 0., 1.) < 0.5
+        image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
+    image = image + _random_uniform(seed[0], seed[1] + 1, -32. / 255., 32. / 255.)
+    image = tf.image.adjust_saturation(image, _random_uniform(seed[0], seed[1] + 2, 0.5, 1.5))
+
+    # Make sure the image is still in [0, 1]
+    image = tf.clip_by_value(image, 0.0, 1.0)
+
+    return image, label
+
+
+def input_fn(is_training, filenames, labels, params):
+    """Input function for the SIGNS dataset.
+
+    The filenames have format "{label}_IMG_{id}.jpg".
+    For instance: "data_dir/2_IMG_4584.jpg".
+
+    Args:
+        is_training: (bool) whether to use the train or test pipeline.
+                     At training, we shuffle the data and have multiple epochs
+        filenames: (list) filenames of the images, as ["data_dir/{label}_IMG_{id}.jpg"...]
+        labels: (list) corresponding list of labels
+        params: (Params) contains hyperparameters of the model (ex: `params.num_epochs`)
+
+    Returns:
+        inputs: (dict) with the `images`, the `labels` and the `iterator_init_op`
+    """
+    num_samples = len(filenames)
+    assert len(filenames) == len(labels), "Filenames and labels should have same length"
+
+    # Create a Dataset serving batches of images and labels
+    # We don't repeat for multiple epochs because we always train and evaluate for one epoch
+    parse_fn = lambda f, l: _parse_function(f, l, params.image_size)
+
+    if is_training:
+        # Every run of iterator_init_op rebuilds the dataset: seeding the shuffle with
+        # the global step gives each epoch a new order, the same on every run, and the
+        # right one when training resumes from a checkpoint.
+        epoch_seed = SEED + tf.cast(tf.train.get_or_create_global_step(), tf.int64)
+        train_fn = lambda index, example: train_preprocess(
+            *example, (epoch_seed, 3 * index), params.use_random_flip)
+        dataset = (tf.data.Dataset.from_tensor_slices((tf.constant(filenames), tf.constant(labels)))
+                   .shuffle(num_samples, seed=epoch_seed)  # whole dataset into the buffer ensures good shuffling
+                   .map(parse_fn, num_parallel_calls=params.num_parallel_calls)
+                   .enumerate()  # the draw number of each image's random augmentation
+                   .map(train_fn, num_parallel_calls=params.num_parallel_calls)
+                   .batch(params.batch_size)
+                   .prefetch(1)  # make sure you always have one batch ready to serve
+                   )
+    else:
+        dataset = (tf.data.Dataset.from_tensor_slices((tf.constant(filenames), tf.constant(labels)))
+                   .map(parse_fn, num_parallel_calls=params.num_parallel_calls)
+                   .batch(params.batch_size)
+                   .prefetch(1)  # make sure you always have one batch ready to serve
+                   )
+
+    # Create reinitializable iterator from dataset
+    iterator = tf.data.make_initializable_iterator(dataset)
+    images, labels = iterator.get_next()
+    iterator_init_op = iterator.initializer
+
+    inputs = {'images': images, 'labels': labels, 'iterator_init_op': iterator_init_op}
+    return inputs

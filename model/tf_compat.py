@@ -1,0 +1,55 @@
+"""The one place where TensorFlow is set up for TF1-style graph code.
+
+Every module imports `tf` from here, so the set-up is written (and read) once:
+- `TF_USE_LEGACY_KERAS=1` before the first import of TensorFlow: since TF 2.16,
+  `tf.compat.v1.layers` only works on top of Keras 2 (the `tf-keras` package).
+- `tensorflow.compat.v1` with `disable_v2_behavior()`: graphs, Sessions,
+  reference variables and `tf.data` initializable iterators, as in TF 1.x.
+- TensorFlow's start-up noise (CUDA probing, deprecation notices) is hidden so
+  that the terminal shows our log lines only. Set `TF_CPP_MIN_LOG_LEVEL=0`
+  in your shell to see everything TensorFlow says, for debugging.
+"""
+import os
+import sys
+import tempfile
+import warnings
+
+os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
+VERBOSE = os.environ.get('TF_CPP_MIN_LOG_LEVEL', '3') in ('0', '1')
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+
+def _import_tensorflow_quietly():
+    """Import tensorflow.compat.v1 with file descriptor 2 sent to a temporary file.
+
+    The C++ runtime prints its start-up lines straight to the stderr file
+    descriptor before any log level applies, so silencing Python's stderr is not
+    enough. What it printed is shown again if the import fails.
+    """
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow.compat.v1 as tf_v1
+        except BaseException:
+            os.dup2(saved_stderr, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors='replace'))
+            raise
+        finally:
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
+    return tf_v1
+
+
+if VERBOSE:
+    import tensorflow.compat.v1 as tf
+else:
+    tf = _import_tensorflow_quietly()
+    # Before disable_v2_behavior(), which itself logs a deprecation notice.
+    tf.get_logger().setLevel('ERROR')
+    # tf.layers warns on every call that it is deprecated in favour of Keras.
+    warnings.filterwarnings('ignore', message='.*is deprecated', category=UserWarning)
+
+tf.disable_v2_behavior()

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up .venv/ with the test requirements and run the whole test suite (a few minutes).
+# Extra arguments go to pytest: bash test.sh -m "not slow" for the quick tests only.
+set -euo pipefail
+cd "$(dirname "$0")"
+bash setup.sh requirements-test.txt
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,64 @@
+"""Shared fixtures: a small synthetic dataset built once per test session, and tiny params."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BASE_PARAMS = os.path.join(ROOT, 'experiments', 'base_model', 'params.json')
+
+# Small enough that an epoch takes about a second on two cores.
+TINY = {'num_channels': 4, 'batch_size': 16, 'num_epochs': 2, 'image_size': 32, 'num_parallel_calls': 2}
+
+
+def write_params(model_dir, **changes):
+    """Write model_dir/params.json: the base model's params with TINY and `changes` applied."""
+    with open(BASE_PARAMS) as f:
+        params = json.load(f)
+    params.update(TINY)
+    params.update(changes)
+    os.makedirs(model_dir, exist_ok=True)
+    with open(os.path.join(model_dir, 'params.json'), 'w') as f:
+        json.dump(params, f, indent=4)
+    return os.path.join(model_dir, 'params.json')
+
+
+def run(*args, check=True, **kwargs):
+    """Run `python args...` from the repository root, as a user would; returns the CompletedProcess."""
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError("{} exited {}:\n{}\n{}".format(args, result.returncode, result.stdout, result.stderr))
+    return result
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+@pytest.fixture(scope='session')
+def raw_dir(tmp_path_factory):
+    """A raw synthetic SIGNS set in the course's layout: 120 train and 30 test images of 96x96."""
+    from synthetic_signs import write_synthetic_signs
+    path = str(tmp_path_factory.mktemp('raw') / 'SIGNS')
+    write_synthetic_signs(path, num_train=120, num_test=30, size=96)
+    return path
+
+
+@pytest.fixture(scope='session')
+def data_dir(raw_dir, tmp_path_factory):
+    """The raw set built into train/dev/test splits of 64x64 images."""
+    from build_dataset import build
+    path = str(tmp_path_factory.mktemp('data') / '64x64_SIGNS')
+    build(raw_dir, path, jobs=1)
+    return path
+
+
+@pytest.fixture
+def params(tmp_path):
+    """Tiny Params, loaded from a params.json in a fresh folder."""
+    from model.utils import Params
+    return Params(write_params(str(tmp_path / 'params')))

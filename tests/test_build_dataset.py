@@ -1,0 +1,115 @@
+"""build_dataset.py: splits, sizes, odd names, bad files, and never mixing into an existing dataset."""
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from build_dataset import SPLITS, build, split_train_dev
+from model.utils import InputError
+
+
+def make_raw(root, train=20, test=6, size=80, name='{label}_IMG_{i}.jpg'):
+    """A raw set of random pictures in the course's layout."""
+    rng = np.random.default_rng(0)
+    for split, count in (('train_signs', train), ('test_signs', test)):
+        os.makedirs(os.path.join(root, split), exist_ok=True)
+        for i in range(count):
+            pixels = (rng.random((size, size + 10, 3)) * 255).astype(np.uint8)
+            Image.fromarray(pixels).save(os.path.join(root, split, name.format(label=i % 6, i=i)))
+    return root
+
+
+def listing(folder):
+    return sorted(os.listdir(folder))
+
+
+def test_split_sizes_and_64x64_output(raw_dir, data_dir):
+    counts = {split: len(os.listdir(os.path.join(data_dir, split))) for split in SPLITS}
+    assert counts == {'train_signs': 96, 'dev_signs': 24, 'test_signs': 30}
+    train, dev = set(listing(os.path.join(data_dir, 'train_signs'))), set(listing(os.path.join(data_dir, 'dev_signs')))
+    assert not train & dev
+    assert train | dev == set(listing(os.path.join(raw_dir, 'train_signs')))
+    assert listing(os.path.join(data_dir, 'test_signs')) == listing(os.path.join(raw_dir, 'test_signs'))
+    with Image.open(os.path.join(data_dir, 'dev_signs', sorted(dev)[0])) as image:
+        assert image.size == (64, 64) and image.mode == 'RGB' and image.format == 'JPEG'
+
+
+def test_split_is_reproducible_and_independent_of_listing_order():
+    names = ['{}_IMG_{}.jpg'.format(i % 6, i) for i in range(50)]
+    assert split_train_dev(names) == split_train_dev(list(reversed(names)))
+    train, dev = split_train_dev(names)
+    assert len(train) == 40 and len(dev) == 10
+
+
+def test_names_with_spaces_and_other_formats(tmp_path):
+    raw = make_raw(str(tmp_path / 'raw dir é'), name='{label}_IMG {i} (copy).jpg')
+    Image.new('L', (90, 90), 128).save(tmp_path / 'raw dir é' / 'train_signs' / '1_IMG_gray.png')
+    Image.new('RGBA', (70, 90), (1, 2, 3, 0)).save(tmp_path / 'raw dir é' / 'train_signs' / '2_IMG_rgba.png')
+    out = str(tmp_path / 'out put')
+    counts = build(raw, out, jobs=1)
+    assert counts['train_signs'] + counts['dev_signs'] == 22
+    written = listing(os.path.join(out, 'train_signs')) + listing(os.path.join(out, 'dev_signs'))
+    assert '3_IMG 3 (copy).jpg' in written and '1_IMG_gray.jpg' in written and '2_IMG_rgba.jpg' in written
+
+
+def test_bad_files_are_skipped_and_named(tmp_path, caplog):
+    raw = make_raw(str(tmp_path / 'raw'))
+    train = tmp_path / 'raw' / 'train_signs'
+    (train / '4_IMG_text.jpg').write_text('not a picture')
+    good = (train / '0_IMG_0.jpg').read_bytes()
+    (train / '5_IMG_truncated.jpg').write_bytes(good[:len(good) // 3])
+    (train / 'notes.txt').write_text('hello')
+    Image.new('RGB', (80, 80)).save(train / '8_IMG_label.jpg')
+    Image.new('RGB', (80, 80)).save(train / 'x_IMG_label.jpg')
+    with caplog.at_level('INFO'):
+        counts = build(raw, str(tmp_path / 'out'), jobs=2)
+    assert counts['train_signs'] + counts['dev_signs'] == 20
+    for name in ('4_IMG_text.jpg', '5_IMG_truncated.jpg', 'notes.txt', '8_IMG_label.jpg', 'x_IMG_label.jpg'):
+        assert name in caplog.text
+    assert 'skipped 5 file(s)' in caplog.text
+
+
+def test_missing_or_empty_input(tmp_path):
+    with pytest.raises(InputError, match='No folder .*nowhere'):
+        build(str(tmp_path / 'nowhere'), str(tmp_path / 'out'))
+    (tmp_path / 'raw' / 'train_signs').mkdir(parents=True)
+    (tmp_path / 'raw' / 'test_signs').mkdir()
+    with pytest.raises(InputError, match='train_signs holds no usable images'):
+        build(str(tmp_path / 'raw'), str(tmp_path / 'out'))
+    Image.new('RGB', (80, 80)).save(tmp_path / 'raw' / 'train_signs' / '0_IMG_1.jpg')
+    (tmp_path / 'raw' / 'test_signs').rmdir()
+    with pytest.raises(InputError, match='No folder .*test_signs'):
+        build(str(tmp_path / 'raw'), str(tmp_path / 'out'))
+    assert not (tmp_path / 'out').exists()
+
+
+def test_existing_dataset_is_not_mixed_into(tmp_path):
+    raw = make_raw(str(tmp_path / 'raw'))
+    out = str(tmp_path / 'out')
+    build(raw, out, jobs=1)
+    before = {split: listing(os.path.join(out, split)) for split in SPLITS}
+    make_raw(str(tmp_path / 'raw2'), train=10, test=3, name='{label}_IMG_new{i}.jpg')
+    with pytest.raises(InputError, match='already holds a dataset.*--overwrite'):
+        build(str(tmp_path / 'raw2'), out, jobs=1)
+    assert {split: listing(os.path.join(out, split)) for split in SPLITS} == before
+    # --overwrite replaces the whole dataset, leaving nothing of the old one and no temporary folder.
+    build(str(tmp_path / 'raw2'), out, jobs=1, overwrite=True)
+    assert all(name.startswith(tuple('012345')) and '_IMG_new' in name
+               for split in SPLITS for name in listing(os.path.join(out, split)))
+    assert listing(tmp_path) == ['out', 'raw', 'raw2']
+
+
+def test_hdf5_version_of_signs(tmp_path):
+    import h5py
+    rng = np.random.default_rng(1)
+    raw = tmp_path / 'h5'
+    raw.mkdir()
+    for split, prefix, count in (('train_signs', 'train_set', 30), ('test_signs', 'test_set', 12)):
+        with h5py.File(raw / (split + '.h5'), 'w') as f:
+            f[prefix + '_x'] = (rng.random((count, 64, 64, 3)) * 255).astype(np.uint8)
+            f[prefix + '_y'] = np.arange(count) % 6
+            f['list_classes'] = np.arange(6)
+    counts = build(str(raw), str(tmp_path / 'out'), jobs=1)
+    assert counts == {'train_signs': 24, 'dev_signs': 6, 'test_signs': 12}
+    assert '5_IMG_0005.jpg' in listing(tmp_path / 'out' / 'test_signs')

@@ -1,0 +1,116 @@
+"""The tf.data pipeline: shapes, labels, initializable iterators, train vs eval."""
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model.input_fn import input_fn, list_images
+from model.tf_compat import tf
+from model.utils import InputError
+
+
+def first_batches(inputs, num_batches, step=0):
+    """Run iterator_init_op (with the global step at `step`), then fetch `num_batches` batches."""
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(tf.assign(tf.train.get_or_create_global_step(), step))
+        sess.run(inputs['iterator_init_op'])
+        return [sess.run([inputs['images'], inputs['labels']]) for _ in range(num_batches)]
+
+
+def test_list_images_labels_come_from_names(data_dir):
+    filenames, labels = list_images(os.path.join(data_dir, 'train_signs'), 6)
+    assert len(filenames) == len(labels) == 96
+    assert filenames == sorted(filenames)
+    assert all(int(os.path.basename(f)[0]) == label for f, label in zip(filenames, labels))
+    assert sorted(set(labels)) == [0, 1, 2, 3, 4, 5]
+
+
+def test_list_images_errors(tmp_path):
+    with pytest.raises(InputError, match='No folder .*missing.*build the dataset'):
+        list_images(str(tmp_path / 'missing'), 6)
+    with pytest.raises(InputError, match='holds no images'):
+        list_images(str(tmp_path), 6)
+    Image.new('RGB', (8, 8)).save(tmp_path / '7_IMG_1.jpg')
+    with pytest.raises(InputError, match='7_IMG_1.jpg: the name must start with its label, a digit from 0 to 5'):
+        list_images(str(tmp_path), 6)
+
+
+def test_shapes_and_value_range(data_dir, params):
+    filenames, labels = list_images(os.path.join(data_dir, 'train_signs'), 6)
+    with tf.Graph().as_default():
+        inputs = input_fn(True, filenames, labels, params)
+        assert set(inputs) == {'images', 'labels', 'iterator_init_op'}
+        assert inputs['images'].get_shape().as_list() == [None, 32, 32, 3]
+        images, batch_labels = first_batches(inputs, 1)[0]
+    assert images.shape == (16, 32, 32, 3) and images.dtype == np.float32
+    assert batch_labels.shape == (16,)
+    assert 0.0 <= images.min() and images.max() <= 1.0
+
+
+def test_eval_pipeline_is_in_order_and_not_augmented(data_dir, params):
+    filenames, labels = list_images(os.path.join(data_dir, 'dev_signs'), 6)
+    with tf.Graph().as_default():
+        inputs = input_fn(False, filenames, labels, params)
+        images, batch_labels = first_batches(inputs, 1)[0]
+    assert list(batch_labels) == labels[:16]
+    # The same file decoded and resized on its own gives the same pixels: no flip, no colour jitter.
+    with tf.Graph().as_default(), tf.Session() as sess:
+        expected = sess.run(tf.image.resize_images(
+            tf.image.convert_image_dtype(tf.image.decode_jpeg(tf.read_file(filenames[3]), channels=3), tf.float32),
+            [32, 32]))
+    np.testing.assert_allclose(images[3], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize('is_training', [True, False])
+def test_iterator_init_op_restarts_from_the_first_batch(data_dir, params, is_training):
+    filenames, labels = list_images(os.path.join(data_dir, 'dev_signs'), 6)
+    with tf.Graph().as_default():
+        tf.set_random_seed(230)
+        inputs = input_fn(is_training, filenames, labels, params)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(inputs['iterator_init_op'])
+            first = sess.run(inputs['images'])
+            second = sess.run(inputs['images'])
+            sess.run(inputs['iterator_init_op'])
+            again = sess.run(inputs['images'])
+            # Past the last batch the iterator is exhausted until iterator_init_op runs again.
+            with pytest.raises(tf.errors.OutOfRangeError):
+                for _ in range(len(filenames)):
+                    sess.run(inputs['images'])
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(first, again)
+
+
+def test_training_order_changes_every_epoch_and_is_reproducible(data_dir, params):
+    filenames, labels = list_images(os.path.join(data_dir, 'train_signs'), 6)
+    params.batch_size = len(filenames)
+
+    def labels_at_step(step):
+        with tf.Graph().as_default():
+            tf.set_random_seed(230)
+            inputs = input_fn(True, filenames, labels, params)
+            return first_batches(inputs, 1, step)[0]
+
+    images_0, labels_0 = labels_at_step(0)
+    images_0_again, labels_0_again = labels_at_step(0)
+    images_6, labels_6 = labels_at_step(6)
+    np.testing.assert_array_equal(images_0, images_0_again)
+    assert list(labels_0) == list(labels_0_again)
+    assert list(labels_0) != list(labels_6)
+    assert sorted(labels_0) == sorted(labels) and list(labels_0) != labels
+
+
+def test_augmentation_flips_some_images(data_dir, params):
+    """With use_random_flip, the training images differ from the plain decode; without jitter they would match."""
+    filenames, labels = list_images(os.path.join(data_dir, 'dev_signs'), 6)
+    params.batch_size = len(filenames)
+    with tf.Graph().as_default():
+        train_images, _ = first_batches(input_fn(True, filenames, labels, params), 1)[0]
+    with tf.Graph().as_default():
+        eval_images, _ = first_batches(input_fn(False, filenames, labels, params), 1)[0]
+    # Same set of images, shuffled and jittered: the means differ, the shapes agree.
+    assert train_images.shape == eval_images.shape
+    assert not np.allclose(np.sort(train_images.mean(axis=(1, 2, 3))), np.sort(eval_images.mean(axis=(1, 2, 3))))

@@ -1,0 +1,97 @@
+"""The graph: train and eval model_specs sharing weights, metrics, summaries."""
+import numpy as np
+import pytest
+
+from model.model_fn import model_fn
+from model.tf_compat import tf
+from model.utils import InputError
+
+SPEC_KEYS = {'images', 'labels', 'iterator_init_op', 'variable_init_op', 'predictions', 'loss', 'accuracy',
+             'metrics', 'update_metrics', 'metrics_init_op', 'summary_op'}
+
+
+def fake_inputs(params, batch=8, seed=0):
+    """Constant inputs with the same contract as input_fn's, without any files."""
+    rng = np.random.default_rng(seed)
+    images = tf.placeholder_with_default(
+        rng.random((batch, params.image_size, params.image_size, 3), dtype=np.float32),
+        [None, params.image_size, params.image_size, 3])
+    labels = tf.constant(rng.integers(0, params.num_labels, batch), tf.int32)
+    return {'images': images, 'labels': labels, 'iterator_init_op': tf.no_op()}
+
+
+def test_train_and_eval_specs_share_weights(params):
+    with tf.Graph().as_default():
+        train_spec = model_fn('train', fake_inputs(params), params)
+        variables = tf.global_variables()
+        trainable = tf.trainable_variables()
+        eval_spec = model_fn('eval', fake_inputs(params, seed=1), params, reuse=True)
+
+        # The eval graph reuses every weight and creates no variable of its own.
+        assert tf.global_variables() == variables and tf.trainable_variables() == trainable
+        assert all(v.name.startswith('model/') for v in trainable)
+        assert any('moving_mean' in v.name for v in variables)
+        assert set(train_spec) == SPEC_KEYS | {'train_op'}
+        assert set(eval_spec) == SPEC_KEYS
+        assert train_spec['predictions'].get_shape().as_list() == [None]
+        assert train_spec['loss'].get_shape().as_list() == []
+
+
+def test_training_changes_the_weights_the_eval_graph_reads(params):
+    with tf.Graph().as_default():
+        train_spec = model_fn('train', fake_inputs(params), params)
+        eval_spec = model_fn('eval', fake_inputs(params), params, reuse=True)
+        with tf.Session() as sess:
+            sess.run(train_spec['variable_init_op'])
+            before = sess.run(eval_spec['loss'])
+            for _ in range(20):
+                sess.run(train_spec['train_op'])
+            after = sess.run(eval_spec['loss'])
+            assert sess.run(tf.train.get_global_step()) == 20
+    assert after < before
+
+
+def test_metrics_accumulate_and_reset_to_zero(params):
+    with tf.Graph().as_default():
+        train_spec = model_fn('train', fake_inputs(params), params)
+        eval_spec = model_fn('eval', fake_inputs(params, seed=1), params, reuse=True)
+        accuracy, count = eval_spec['metrics']['accuracy'][0], None
+        with tf.Session() as sess:
+            sess.run(train_spec['variable_init_op'])
+            sess.run([train_spec['metrics_init_op'], eval_spec['metrics_init_op']])
+            for _ in range(3):
+                sess.run([eval_spec['update_metrics'], train_spec['update_metrics']])
+            eval_values = sess.run({k: v[0] for k, v in eval_spec['metrics'].items()})
+            assert eval_values['loss'] > 0
+            sess.run(eval_spec['metrics_init_op'])
+            eval_vars = tf.get_collection(tf.GraphKeys.LOCAL_VARIABLES, scope='metrics_1/')
+            assert eval_vars and all(v == 0 for v in sess.run(eval_vars))
+            # Resetting the eval metrics leaves the train metrics alone.
+            train_vars = tf.get_collection(tf.GraphKeys.LOCAL_VARIABLES, scope='metrics/')
+            assert any(v != 0 for v in sess.run(train_vars))
+            assert sess.run(accuracy) == 0
+
+
+def test_summaries_per_mode(params):
+    with tf.Graph().as_default():
+        train_spec = model_fn('train', fake_inputs(params), params)
+        eval_spec = model_fn('eval', fake_inputs(params), params, reuse=True)
+        with tf.Session() as sess:
+            sess.run(train_spec['variable_init_op'])
+            train_summary = tf.Summary.FromString(sess.run(train_spec['summary_op']))
+            eval_summary = tf.Summary.FromString(sess.run(eval_spec['summary_op']))
+    assert {'loss', 'accuracy'} <= {v.tag for v in train_summary.value}
+    assert all(v.tag.startswith('incorrectly_labeled_') for v in eval_summary.value)
+
+
+def test_no_batch_norm(params):
+    params.use_batch_norm = False
+    with tf.Graph().as_default():
+        model_fn('train', fake_inputs(params), params)
+        assert not any('batch_normalization' in v.name for v in tf.global_variables())
+
+
+def test_unknown_model_version_lists_known_ones(params):
+    params.model_version = 'resnet'
+    with tf.Graph().as_default(), pytest.raises(InputError, match="Unknown model_version 'resnet'.*baseline"):
+        model_fn('train', fake_inputs(params), params)

@@ -1,0 +1,68 @@
+"""Train the model"""
+import argparse
+import logging
+import os
+
+from model.checkpoints import has_weights
+from model.input_fn import input_fn, list_images
+from model.model_fn import model_fn
+from model.tf_compat import tf
+from model.training import train_and_evaluate
+from model.utils import InputError, Params, run_script, set_logger
+
+parser = argparse.ArgumentParser()
+parser.add_argument('--model_dir', default='experiments/base_model',
+                    help="Experiment directory containing params.json")
+parser.add_argument('--data_dir', default='data/64x64_SIGNS',
+                    help="Directory containing the dataset")
+parser.add_argument('--restore_from', default=None,
+                    help="Optional, directory or file containing weights to reload before training")
+
+
+def main(args):
+    # Load the parameters from the experiment params.json file in model_dir
+    json_path = os.path.join(args.model_dir, 'params.json')
+    if not os.path.isfile(json_path):
+        raise InputError("No params.json found at {}: create the experiment folder with one "
+                         "(copy experiments/base_model/params.json)".format(json_path))
+    params = Params(json_path)
+
+    # Check that we are not overwriting some previous experiment
+    if args.restore_from is None and has_weights(args.model_dir):
+        raise InputError("{} already holds weights (last_weights/ or best_weights/): resume with "
+                         "--restore_from {}, or choose a new --model_dir".format(
+                             args.model_dir, os.path.join(args.model_dir, 'last_weights')))
+
+    # Set the logger
+    set_logger(os.path.join(args.model_dir, 'train.log'))
+
+    # Get the filenames and labels from the train and dev sets
+    logging.info("Creating the datasets...")
+    train_filenames, train_labels = list_images(os.path.join(args.data_dir, 'train_signs'), params.num_labels)
+    eval_filenames, eval_labels = list_images(os.path.join(args.data_dir, 'dev_signs'), params.num_labels)
+
+    # Specify the sizes of the dataset we train on and evaluate on
+    params.train_size = len(train_filenames)
+    params.eval_size = len(eval_filenames)
+
+    # A fresh graph per call, so that tests (and notebooks) can call main() more than once
+    with tf.Graph().as_default():
+        # Set the random seed for the whole graph for reproductible experiments
+        tf.set_random_seed(230)
+
+        # Create the two iterators over the two datasets
+        train_inputs = input_fn(True, train_filenames, train_labels, params)
+        eval_inputs = input_fn(False, eval_filenames, eval_labels, params)
+
+        # Define the model
+        logging.info("Creating the model...")
+        train_model_spec = model_fn('train', train_inputs, params)
+        eval_model_spec = model_fn('eval', eval_inputs, params, reuse=True)
+
+        # Train the model
+        logging.info("Starting training for {} epoch(s)".format(params.num_epochs))
+        train_and_evaluate(train_model_spec, eval_model_spec, args.model_dir, params, args.restore_from)
+
+
+if __name__ == '__main__':
+    run_script(main, parser.parse_args())
