@@ -84,9 +84,10 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
                       Training resumes after the epoch those weights were saved at, and stops
                       at params.num_epochs in total.
     """
-    # Initialize tf.Saver instances to save weights during training
-    last_saver = tf.train.Saver(max_to_keep=5)  # will keep last 5 epochs
-    best_saver = tf.train.Saver(max_to_keep=1)  # only keep 1 best checkpoint (best on eval)
+    # Initialize tf.Saver instances to save weights during training.
+    # Relative paths in the 'checkpoint' files: the experiment folder can be moved or copied.
+    last_saver = tf.train.Saver(max_to_keep=5, save_relative_paths=True)  # will keep last 5 epochs
+    best_saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)  # only keep 1 best checkpoint (best on eval)
     last_weights_dir = os.path.join(model_dir, 'last_weights')
     best_weights_dir = os.path.join(model_dir, 'best_weights')
     begin_at_epoch = 0
