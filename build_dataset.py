@@ -130,7 +130,7 @@ def resize_splits(splits, output_dir, size, jobs, skipped):
             os.makedirs(split_dir)
             tasks = [(filename, split_dir, size) for filename in filenames]
             results = pool.imap_unordered(_resize_task, tasks, chunksize=8)
-            errors = [error_line(f, e) for f, e in tqdm(results, total=len(tasks), desc=split) if e]
+            errors = [error_line(f, e) for f, e in tqdm(results, total=len(tasks), desc=split, disable=None) if e]
             skipped.extend(sorted(errors))
             counts[split] = len(filenames) - len(errors)
             if counts[split] == 0:
@@ -227,7 +227,7 @@ def main(args):
         from synthetic_signs import write_synthetic_signs
         logging.info("Writing a synthetic SIGNS dataset into {}".format(data_dir))
         try:
-            write_synthetic_signs(data_dir, progress=lambda it, **kw: tqdm(it, desc='synthetic', **kw))
+            write_synthetic_signs(data_dir, progress=lambda it, **kw: tqdm(it, desc='synthetic', disable=None, **kw))
         except FileExistsError as e:
             raise InputError(str(e)) from None
     build(data_dir, args.output_dir, args.size, args.num_labels, args.jobs, args.overwrite)

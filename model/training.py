@@ -39,7 +39,7 @@ def train_sess(sess, model_spec, num_steps, writer, params, epoch=None):
     sess.run(model_spec['metrics_init_op'])
 
     # Use tqdm for progress bar
-    t = trange(num_steps)
+    t = trange(num_steps, disable=None)  # no bar when output goes to a file (the log lines remain)
     for i in t:
         # Evaluate summaries for tensorboard only once in a while
         if i % params.save_summary_steps == 0:
