@@ -33,6 +33,7 @@ REQUIRED = object()
 PARAMS_SPEC = {
     'model_version': (str, 'baseline', "which network model_fn builds (see MODEL_VERSIONS in model/model_fn.py)"),
     'learning_rate': (float, REQUIRED, "Adam's step size"),
+    'use_cosine_decay': (bool, False, "decay the learning rate to 0 along a cosine over num_epochs"),
     'batch_size': (int, REQUIRED, "images per training step"),
     'num_epochs': (int, REQUIRED, "total passes over the training set (a resumed run stops there too)"),
     'num_channels': (int, REQUIRED, "channels of the first conv block; later blocks use 2x, 4x, 8x"),

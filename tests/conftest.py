@@ -61,4 +61,6 @@ def data_dir(raw_dir, tmp_path_factory):
 def params(tmp_path):
     """Tiny Params, loaded from a params.json in a fresh folder."""
     from model.utils import Params
-    return Params(write_params(str(tmp_path / 'params')))
+    params = Params(write_params(str(tmp_path / 'params')))
+    params.train_size = 96  # what train.py sets from the data; the learning-rate schedule needs it
+    return params

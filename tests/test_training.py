@@ -120,3 +120,18 @@ def test_diverging_loss_stops_before_saving(data_dir, tmp_path):
     with pytest.raises(TrainingDiverged, match='The loss became nan at epoch 1, step .*smaller learning_rate'):
         train.main(train_args(model_dir, data_dir))
     assert not os.path.exists(os.path.join(model_dir, 'last_weights'))
+
+
+@pytest.mark.slow
+def test_the_model_learns_the_synthetic_signs(tmp_path):
+    """A few epochs of a narrow base model on a small synthetic set: far above chance (1/6)."""
+    from build_dataset import build
+    from synthetic_signs import write_synthetic_signs
+    write_synthetic_signs(str(tmp_path / 'raw'), num_train=480, num_test=60, size=80)
+    build(str(tmp_path / 'raw'), str(tmp_path / 'data'), jobs=1)
+    model_dir = str(tmp_path / 'model')
+    write_params(model_dir, num_channels=8, image_size=64, batch_size=32, num_epochs=10)
+    train.main(train_args(model_dir, str(tmp_path / 'data')))
+    assert read_json(os.path.join(model_dir, 'metrics_eval_best_weights.json'))['accuracy'] > 0.6
+    test_metrics = evaluate.main(train_args(model_dir, str(tmp_path / 'data'), 'best_weights'))
+    assert test_metrics['accuracy'] > 0.6

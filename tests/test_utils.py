@@ -79,7 +79,7 @@ def test_params_unknown_key_is_a_warning(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         params = Params(json_path)
     assert "unknown key 'learnig_rate'" in caplog.text
-    assert params.learning_rate == 1e-3
+    assert params.learning_rate == 5e-3
 
 
 def test_save_dict_to_json_plain_numbers_and_atomic(tmp_path):
