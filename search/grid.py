@@ -34,9 +34,10 @@ MAX_NAME_BYTES = 255
 
 
 def read_search(parent_dir):
-    """The grid {key: [values]} and the Slurm section of `parent_dir/search.json`, both checked.
+    """The grid {key: [values]} of `parent_dir/search.json`, checked, and its Slurm section (a dict).
 
-    Returns (DEFAULT_SEARCH, {}) if there is no search.json.
+    Returns (DEFAULT_SEARCH, {}) if there is no search.json. The Slurm section's
+    keys are checked by search.slurm.check_resources.
     Raises InputError, naming the file, for bad JSON, an unknown key, an empty
     list, a value of the wrong type, or two values giving the same folder name.
     """
@@ -101,7 +102,7 @@ class Job:
         self.setting = setting
         self.folder = os.path.join(parent_dir, self.name)
         self.params = params
-        self.status = _status(self.folder, params['num_epochs'])
+        self.status = status_of(self.folder, params['num_epochs'])
 
     @property
     def output_log(self):
@@ -111,7 +112,8 @@ class Job:
         return 'Job({!r}, {})'.format(self.name, self.status)
 
 
-def _status(folder, num_epochs):
+def status_of(folder, num_epochs):
+    """'done', 'resume' or 'new': see Job."""
     if os.path.isfile(os.path.join(folder, BEST_METRICS)):
         try:
             last_epoch = read_json(os.path.join(folder, LAST_METRICS)).get('epoch')
@@ -184,9 +186,12 @@ def prepare_folder(job):
         save_dict_to_json(job.params, json_path)
 
 
-def train_command(job, data_dir, python, train_py):
-    """The argument list that trains `job`: train.py run by `python`, resuming if the job is half done."""
+def train_command(job, data_dir, python, train_py, resume=True):
+    """The argument list that trains `job`: train.py run by `python`, resuming if the job is half done.
+
+    resume=False leaves --restore_from out (the Slurm job script decides when it starts).
+    """
     command = [python, train_py, '--model_dir', job.folder, '--data_dir', data_dir]
-    if job.status == 'resume':
+    if resume and job.status == 'resume':
         command += ['--restore_from', os.path.join(job.folder, 'last_weights')]
     return command

@@ -15,12 +15,13 @@ class Outcome:
 
     ok: whether it trained to the end; state: what the launcher saw ('exit status 2',
     'COMPLETED', 'TIMEOUT', ...); log: the file holding its output; seconds: how long it ran
-    (None if unknown); job_id: the job manager's id, if any.
+    (None if unknown); job_id: the job manager's id, if any; detail: why it failed, if not
+    the last line of its log.
     """
 
-    def __init__(self, job, ok, state, log, seconds=None, job_id=None):
+    def __init__(self, job, ok, state, log, seconds=None, job_id=None, detail=None):
         self.job, self.ok, self.state, self.log = job, ok, state, log
-        self.seconds, self.job_id = seconds, job_id
+        self.seconds, self.job_id, self.detail = seconds, job_id, detail
 
     def describe(self):
         """`learning_rate_0.001: Slurm job 12 COMPLETED after 41s, accuracy 0.8125 (log: ...)`."""
@@ -33,9 +34,9 @@ class Outcome:
             if accuracy is not None:
                 text += ', best dev accuracy {:.4f}'.format(accuracy)
         else:
-            last = last_line(self.log)
-            if last:
-                text += ': ' + last
+            detail = self.detail or last_line(self.log)
+            if detail:
+                text += ': ' + detail
         return '{} (log: {})'.format(text, self.log)
 
 
@@ -87,8 +88,11 @@ def summarize(parent_dir, outcomes, skipped, interrupted=False):
     if failed:
         counts.append('{} failed'.format(len(failed)))
     say('Search in {}: {} job(s): {}.'.format(parent_dir, len(outcomes) + len(skipped), ', '.join(counts)))
+    if failed:
+        say('Failed:')
     for outcome in failed:
-        say('  FAILED {}: {} (log: {})'.format(outcome.job.name, outcome.state, outcome.log))
+        where = 'Slurm job {} '.format(outcome.job_id) if outcome.job_id else ''
+        say('  {}: {}{} (log: {})'.format(outcome.job.name, where, outcome.state, outcome.log))
     if interrupted:
         say('Interrupted: finished jobs are kept; run the same command again to do what is left.')
         return 130

@@ -9,6 +9,7 @@ import time
 import pytest
 
 from conftest import ROOT, read_json, write_params
+from processes import processes_mentioning, read_until
 from search.grid import plan_jobs
 
 pytestmark = pytest.mark.slow
@@ -88,7 +89,7 @@ def test_a_failing_job_through_a_launcher_while_the_other_finishes(tmp_path, dat
                     '--launcher', 'env LAUNCHED_BY=env {}'.format(wrapper), cwd=str(tmp_path), check=False)
     assert result.returncode == 1, result.stdout + result.stderr
     failed_log = os.path.join(parent, 'image_size_40', 'output.log')
-    assert '  FAILED image_size_40: exit status 2 (log: {})'.format(failed_log) in result.stdout.splitlines()
+    assert 'Failed:\n  image_size_40: exit status 2 (log: {})\n'.format(failed_log) in result.stdout
     assert 'image_size_40: exit status 2 after' in result.stdout and 'must be a multiple of 16' in result.stdout
     assert 'image_size_32: finished after' in result.stdout
     assert 'Search in {}: 2 job(s): 1 trained, 1 failed.'.format(parent) in result.stdout
@@ -102,26 +103,13 @@ def test_a_failing_job_through_a_launcher_while_the_other_finishes(tmp_path, dat
         for name in ('image_size_32', 'image_size_40')]
 
 
-def processes_mentioning(text):
-    """Pids of the live processes whose command line contains `text`."""
-    pids = []
-    for pid in filter(str.isdigit, os.listdir('/proc')):
-        try:
-            with open('/proc/{}/cmdline'.format(pid), 'rb') as f:
-                if text.encode() in f.read():
-                    pids.append(int(pid))
-        except OSError:
-            pass
-    return pids
-
-
 def test_ctrl_c_stops_the_running_job_and_keeps_the_finished_one(tmp_path, data_dir):
     parent = str(tmp_path / 'epochs')
     make_parent(parent, {'num_epochs': [1, 200]})
     search = subprocess.Popen([sys.executable, os.path.join(ROOT, 'search_hyperparams.py'), '--parent_dir', parent,
                                '--data_dir', data_dir], cwd=str(tmp_path), stdout=subprocess.PIPE, text=True)
     try:
-        lines = [search.stdout.readline() for _ in range(2)]
+        lines = read_until(search, lambda lines: len(lines) >= 2)
         assert lines[1].startswith('[1/2] num_epochs_1: finished'), lines
         long_job = os.path.join(parent, 'num_epochs_200')
         deadline = time.monotonic() + 120
@@ -130,7 +118,7 @@ def test_ctrl_c_stops_the_running_job_and_keeps_the_finished_one(tmp_path, data_
             time.sleep(0.2)
         assert processes_mentioning(long_job)
         search.send_signal(signal.SIGINT)
-        output = search.communicate(timeout=60)[0]
+        output = ''.join(lines) + search.communicate(timeout=60)[0]
     finally:
         search.kill()
     assert search.returncode == 130
