@@ -1,0 +1,4 @@
+"""Hyperparameter search: what to run (grid), how to run it (local, slurm), what it printed (report, results).
+
+search_hyperparams.py and synthesize_results.py are the entry points; nothing here imports TensorFlow.
+"""

@@ -1,0 +1,197 @@
+"""What a hyperparameter search runs: the settings listed in search.json, one job folder each.
+
+A parent experiment folder holds a `params.json` (the values every job shares)
+and, optionally, a `search.json` mapping hyperparameters to the values to try:
+
+    {"learning_rate": [1e-4, 1e-3, 1e-2], "batch_size": [16, 32]}
+
+Several keys mean their full grid (here 3 x 2 = 6 jobs). Each job gets the
+sub-folder `learning_rate_0.001-batch_size_32`, holding the parent's params with
+that setting applied. Without a search.json, the tutorial's learning-rate search runs.
+
+Nothing here imports TensorFlow, and nothing is launched: this module only
+reads, checks and writes files, so that every mistake is found before the first job starts.
+"""
+import itertools
+import json
+import os
+
+# _check_value: the same type and range checks (and messages) as a params.json gets.
+from model.utils import PARAMS_SPEC, InputError, Params, _check_value, read_json, save_dict_to_json
+
+SEARCH_FILE = 'search.json'
+# The section of search.json that holds Slurm resources (see search/slurm.py), not a hyperparameter.
+SLURM_SECTION = 'slurm'
+# The tutorial's search, when the parent folder has no search.json.
+DEFAULT_SEARCH = {'learning_rate': [1e-4, 1e-3, 1e-2]}
+# What train.py writes when an epoch reaches a new best: its presence means the job has a result.
+BEST_METRICS = 'metrics_eval_best_weights.json'
+LAST_METRICS = 'metrics_eval_last_weights.json'
+# Each job's terminal output (stdout and stderr of train.py), appended to on every attempt.
+OUTPUT_LOG = 'output.log'
+# Most file systems refuse longer file names (in bytes).
+MAX_NAME_BYTES = 255
+
+
+def read_search(parent_dir):
+    """The grid {key: [values]} of `parent_dir/search.json`, checked, and its Slurm section (a dict).
+
+    Returns (DEFAULT_SEARCH, {}) if there is no search.json. The Slurm section's
+    keys are checked by search.slurm.check_resources.
+    Raises InputError, naming the file, for bad JSON, an unknown key, an empty
+    list, a value of the wrong type, or two values giving the same folder name.
+    """
+    json_path = os.path.join(parent_dir, SEARCH_FILE)
+    if not os.path.exists(json_path):
+        return dict(DEFAULT_SEARCH), {}
+    search = read_json(json_path, 'search file')  # bad JSON: the message gives line and column
+    example = '{"learning_rate": [0.0001, 0.001, 0.01]}'
+    if not isinstance(search, dict):
+        raise InputError("{}: expected a JSON object mapping hyperparameters to lists of values, "
+                         "such as {}".format(json_path, example))
+    slurm = search.pop(SLURM_SECTION, {})
+    if not isinstance(slurm, dict):
+        raise InputError("{}: '{}' must be an object of Slurm resources, such as "
+                         '{{"time": "1:00:00", "gpus": 1}}'.format(json_path, SLURM_SECTION))
+    if not search:
+        raise InputError("{}: names no hyperparameter to search; write for example {}".format(json_path, example))
+    grid = {}
+    for key, values in search.items():
+        if key not in PARAMS_SPEC:
+            raise InputError("{}: unknown hyperparameter '{}'; the keys of params.json are {}".format(
+                json_path, key, ', '.join(PARAMS_SPEC)))
+        if not isinstance(values, list) or not values:
+            raise InputError("{}: '{}' must be a non-empty list of values, such as [{}], got {}".format(
+                json_path, key, json.dumps(values), json.dumps(values)))
+        grid[key] = [_check_value(key, value, json_path) for value in values]
+        names = [format_value(value) for value in grid[key]]
+        for name in names:
+            if names.count(name) > 1:
+                raise InputError("{}: '{}' lists the value {} twice".format(json_path, key, name))
+    return grid, slurm
+
+
+def format_value(value):
+    """A value as it reads in folder names and tables: 0.001, 32, true, baseline."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)  # 1e-4 -> 0.0001 (as the tutorial's folder names), True -> true
+
+
+def settings(grid):
+    """Every combination of the grid's values, as dicts, in the order search.json lists them."""
+    keys = list(grid)
+    return [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
+
+
+def job_name(setting):
+    """The folder name of a setting: `learning_rate_0.001`, or `learning_rate_0.001-batch_size_32`."""
+    return '-'.join('{}_{}'.format(key, format_value(value)) for key, value in setting.items())
+
+
+class Job:
+    """One setting of the search: its folder, the params it trains with, and where it stands.
+
+    status is 'done' (it has its result: skipped), 'resume' (an earlier attempt
+    saved weights but stopped before num_epochs: it continues from last_weights)
+    or 'new'.
+    """
+
+    def __init__(self, parent_dir, setting, params):
+        self.name = job_name(setting)
+        self.setting = setting
+        self.folder = os.path.join(parent_dir, self.name)
+        self.params = params
+        self.status = status_of(self.folder, params['num_epochs'])
+
+    @property
+    def output_log(self):
+        return os.path.join(self.folder, OUTPUT_LOG)
+
+    def __repr__(self):
+        return 'Job({!r}, {})'.format(self.name, self.status)
+
+
+def status_of(folder, num_epochs):
+    """'done', 'resume' or 'new': see Job."""
+    if os.path.isfile(os.path.join(folder, BEST_METRICS)):
+        try:
+            last_epoch = read_json(os.path.join(folder, LAST_METRICS)).get('epoch')
+        except (InputError, AttributeError):
+            last_epoch = None  # a result without a readable last epoch: count it as done
+        if not isinstance(last_epoch, int) or last_epoch >= num_epochs:
+            return 'done'
+    # Interrupted or failed after saving an epoch: train.py refuses to start over on top of
+    # these weights, so the job continues from them.
+    if os.path.isfile(os.path.join(folder, 'last_weights', 'checkpoint')):
+        return 'resume'
+    return 'new'
+
+
+def plan_jobs(parent_dir, grid):
+    """The jobs of the search, checked against what is already on disk; writes nothing.
+
+    The parent params.json is checked as train.py would check it. A job folder that
+    exists already must hold the params this search would give it: if the parent
+    params.json changed since, the folder's results would not be what the table
+    says they are, so that is an InputError naming the differences.
+    """
+    parent_json = os.path.join(parent_dir, 'params.json')
+    if not os.path.isfile(parent_json):
+        raise InputError("No params.json found at {}: the parent folder of a search holds the params every "
+                         "job shares (copy experiments/base_model/params.json)".format(parent_json))
+    Params(parent_json)  # type-checks every key, warns about unknown ones
+    base = read_json(parent_json, 'params file')
+
+    jobs = []
+    for setting in settings(grid):
+        params = dict(base, **setting)
+        job = Job(parent_dir, setting, params)
+        _check_name(job.name, parent_dir)
+        _check_existing_params(job)
+        jobs.append(job)
+    return jobs
+
+
+def _check_name(name, parent_dir):
+    if '/' in name or os.sep in name or (os.altsep and os.altsep in name) or '\0' in name:
+        raise InputError("{}: the job folder name {!r} would hold a path separator: use values "
+                         "without '/' or '\\' in search.json".format(os.path.join(parent_dir, SEARCH_FILE), name))
+    if len(name.encode('utf-8')) > MAX_NAME_BYTES:
+        raise InputError("{}: the job folder name {}... is longer than {} bytes: search fewer keys at once".format(
+            os.path.join(parent_dir, SEARCH_FILE), name[:60], MAX_NAME_BYTES))
+
+
+def _check_existing_params(job):
+    json_path = os.path.join(job.folder, 'params.json')
+    if not os.path.exists(json_path):
+        return
+    existing = read_json(json_path, 'params file')
+    if existing == job.params:
+        return
+    keys = sorted(set(existing) | set(job.params), key=lambda k: (k not in PARAMS_SPEC, k))
+    differences = ['{} is {} there, {} now'.format(
+        key, json.dumps(existing.get(key, '(missing)')), json.dumps(job.params.get(key, '(missing)')))
+        for key in keys if existing.get(key) != job.params.get(key)]
+    raise InputError("{} does not match the search's params ({}): the parent params.json changed since this "
+                     "job ran. Put the old value back, or move the job folder away to run it again".format(
+                         json_path, '; '.join(differences)))
+
+
+def prepare_folder(job):
+    """Create the job folder and its params.json (kept as it is if it exists: it matches)."""
+    os.makedirs(job.folder, exist_ok=True)
+    json_path = os.path.join(job.folder, 'params.json')
+    if not os.path.exists(json_path):
+        save_dict_to_json(job.params, json_path)
+
+
+def train_command(job, data_dir, python, train_py, resume=True):
+    """The argument list that trains `job`: train.py run by `python`, resuming if the job is half done.
+
+    resume=False leaves --restore_from out (the Slurm job script decides when it starts).
+    """
+    command = [python, train_py, '--model_dir', job.folder, '--data_dir', data_dir]
+    if resume and job.status == 'resume':
+        command += ['--restore_from', os.path.join(job.folder, 'last_weights')]
+    return command

@@ -1,0 +1,34 @@
+"""Aggregates results from the metrics_eval_best_weights.json in a parent folder into one table"""
+import argparse
+import os
+import sys
+
+from model.utils import InputError, run_script
+from search.results import gather, markdown_table
+
+RESULTS_FILE = 'results.md'
+
+parser = argparse.ArgumentParser(description=__doc__)
+# --model_dir is the spelling of the tutorial's text: both name the parent folder of the search.
+parser.add_argument('--parent_dir', '--model_dir', dest='parent_dir', default='experiments',
+                    help="Directory containing the results of the experiments (searched recursively)")
+
+
+def main(args):
+    if not os.path.isdir(args.parent_dir):
+        raise InputError("No folder {}: pass the --parent_dir of your search".format(args.parent_dir))
+    rows, problems = gather(args.parent_dir)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not rows:
+        raise InputError("No results in {}: no metrics_eval_best_weights.json below it yet. Train first, for "
+                         "example python search_hyperparams.py --parent_dir {}".format(
+                             args.parent_dir, args.parent_dir))
+    table = markdown_table(rows)
+    print(table, end='')
+    with open(os.path.join(args.parent_dir, RESULTS_FILE), 'w', encoding='utf-8') as f:
+        f.write(table)
+
+
+if __name__ == '__main__':
+    run_script(main, parser.parse_args())

@@ -1,0 +1,131 @@
+"""search_hyperparams.py and synthesize_results.py as a user runs them, training real (tiny) jobs."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, read_json, write_params
+from processes import processes_mentioning, read_until
+from search.grid import plan_jobs
+
+pytestmark = pytest.mark.slow
+
+# A parent folder name that would run commands if it ever reached a shell.
+HOSTILE = 'lr; touch pwned1 $(touch pwned2) `touch pwned3` & touch pwned4 \'q" > pwned5'
+
+
+def script(name, *args, cwd, check=True):
+    """Run `python <repo>/name args...` from `cwd` (not the repository: the search must work from anywhere)."""
+    result = subprocess.run([sys.executable, os.path.join(ROOT, name), *args], cwd=cwd,
+                            capture_output=True, text=True, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError('{} exited {}:\n{}\n{}'.format(name, result.returncode, result.stdout, result.stderr))
+    return result
+
+
+def make_parent(parent, search, **changes):
+    write_params(parent, num_epochs=1, **changes)
+    with open(os.path.join(parent, 'search.json'), 'w') as f:
+        json.dump(search, f)
+
+
+def test_two_jobs_in_parallel_then_skipped_then_the_table(tmp_path, data_dir):
+    parent = str(tmp_path / HOSTILE)
+    make_parent(parent, {'learning_rate': [1e-3, 1e-2]})
+
+    result = script('search_hyperparams.py', '--parent_dir', HOSTILE, '--data_dir', data_dir, '--jobs', '2',
+                    cwd=str(tmp_path))
+    lines = result.stdout.splitlines()
+    assert lines[0] == 'Training 2 job(s), 2 at a time; each job writes its output to output.log in its folder'
+    assert [line[:6] for line in lines[1:3]] == ['[1/2] ', '[2/2] ']
+    assert sorted(line[6:].split(':')[0] for line in lines[1:3]) == ['learning_rate_0.001', 'learning_rate_0.01']
+    assert 'Search in {}: 2 job(s): 2 trained.'.format(HOSTILE) in lines
+    metrics = {}
+    for name in ('learning_rate_0.001', 'learning_rate_0.01'):
+        folder = os.path.join(parent, name)
+        assert read_json(os.path.join(folder, 'params.json'))['learning_rate'] == float(name.split('_')[-1])
+        metrics[name] = read_json(os.path.join(folder, 'metrics_eval_best_weights.json'))
+        assert metrics[name]['epoch'] == 1
+        with open(os.path.join(folder, 'output.log')) as f:
+            assert 'Epoch 1/1' in f.read()
+        assert any(line.startswith('[') and name + ': finished after' in line and
+                   'best dev accuracy {:.4f}'.format(metrics[name]['accuracy']) in line for line in lines)
+    # Nothing in the folder name ran: no file made by a shell, anywhere the shell could have been.
+    for folder in (str(tmp_path), parent, ROOT):
+        assert not [f for f in os.listdir(folder) if f.startswith('pwned')]
+
+    again = script('search_hyperparams.py', '--parent_dir', HOSTILE, '--data_dir', data_dir, '--jobs', '2',
+                   cwd=str(tmp_path))
+    assert again.stdout.splitlines()[:2] == ['skipped learning_rate_0.001: it has its results already',
+                                             'skipped learning_rate_0.01: it has its results already']
+    assert 'Search in {}: 2 job(s): 0 trained, 2 skipped (already done).'.format(HOSTILE) in again.stdout
+    assert read_json(os.path.join(parent, 'learning_rate_0.01', 'metrics_eval_best_weights.json')) == metrics[
+        'learning_rate_0.01']
+
+    table = script('synthesize_results.py', '--parent_dir', HOSTILE, cwd=str(tmp_path)).stdout
+    order = sorted(metrics, key=lambda name: -metrics[name]['accuracy'])
+    assert table.splitlines() == ['| experiment | learning_rate | accuracy | loss | epoch |',
+                                  '| --- | --- | --- | --- | --- |'] + [
+        '| {} | {} | {:.4f} | {:.4f} | 1 |'.format(name, name.split('_')[-1], metrics[name]['accuracy'],
+                                                     metrics[name]['loss']) for name in order]
+    with open(os.path.join(parent, 'results.md')) as f:
+        assert f.read() == table
+
+
+def test_a_failing_job_through_a_launcher_while_the_other_finishes(tmp_path, data_dir):
+    parent = str(tmp_path / 'image_size')
+    # image_size 40 passes the params checks but train.py refuses it (not a multiple of 16).
+    make_parent(parent, {'image_size': [32, 40]})
+    # A real wrapper command, as a cluster's `srun` would be: it notes each command, then runs it.
+    wrapper = tmp_path / 'wrapper.sh'
+    wrapper.write_text('#!/bin/sh\necho "$LAUNCHED_BY: $*" >> "{}"\nexec "$@"\n'.format(tmp_path / 'launched.txt'))
+    wrapper.chmod(0o755)
+
+    result = script('search_hyperparams.py', '--parent_dir', parent, '--data_dir', data_dir,
+                    '--launcher', 'env LAUNCHED_BY=env {}'.format(wrapper), cwd=str(tmp_path), check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed_log = os.path.join(parent, 'image_size_40', 'output.log')
+    assert 'Failed:\n  image_size_40: exit status 2 (log: {})\n'.format(failed_log) in result.stdout
+    assert 'image_size_40: exit status 2 after' in result.stdout and 'must be a multiple of 16' in result.stdout
+    assert 'image_size_32: finished after' in result.stdout
+    assert 'Search in {}: 2 job(s): 1 trained, 1 failed.'.format(parent) in result.stdout
+    assert os.path.isfile(os.path.join(parent, 'image_size_32', 'metrics_eval_best_weights.json'))
+    with open(failed_log) as f:
+        assert 'Error: image_size in params.json must be a multiple of 16' in f.read()
+
+    launched = (tmp_path / 'launched.txt').read_text().splitlines()
+    assert launched == ['env: {} {} --model_dir {} --data_dir {}'.format(
+        sys.executable, os.path.join(ROOT, 'train.py'), os.path.join(parent, name), data_dir)
+        for name in ('image_size_32', 'image_size_40')]
+
+
+def test_ctrl_c_stops_the_running_job_and_keeps_the_finished_one(tmp_path, data_dir):
+    parent = str(tmp_path / 'epochs')
+    make_parent(parent, {'num_epochs': [1, 200]})
+    search = subprocess.Popen([sys.executable, os.path.join(ROOT, 'search_hyperparams.py'), '--parent_dir', parent,
+                               '--data_dir', data_dir], cwd=str(tmp_path), stdout=subprocess.PIPE, text=True)
+    try:
+        lines = read_until(search, lambda lines: len(lines) >= 2)
+        assert lines[1].startswith('[1/2] num_epochs_1: finished'), lines
+        long_job = os.path.join(parent, 'num_epochs_200')
+        deadline = time.monotonic() + 120
+        while not os.path.isfile(os.path.join(long_job, 'last_weights', 'checkpoint')):  # well under way
+            assert time.monotonic() < deadline and search.poll() is None
+            time.sleep(0.2)
+        assert processes_mentioning(long_job)
+        search.send_signal(signal.SIGINT)
+        output = ''.join(lines) + search.communicate(timeout=60)[0]
+    finally:
+        search.kill()
+    assert search.returncode == 130
+    assert 'stopped num_epochs_200 (log: {})'.format(os.path.join(long_job, 'output.log')) in output
+    assert 'Interrupted: finished jobs are kept' in output
+    assert processes_mentioning(long_job) == []
+    finished = read_json(os.path.join(parent, 'num_epochs_1', 'metrics_eval_best_weights.json'))
+    assert finished['epoch'] == 1
+    # Run again, the search would skip the finished job and continue the stopped one from its weights.
+    assert [job.status for job in plan_jobs(parent, {'num_epochs': [1, 200]})] == ['done', 'resume']
