@@ -64,7 +64,9 @@ def exif_orientation(image_string):
     found = tf.ones([num_starts], tf.bool)
     for position, value in EXIF_SIGNATURE.items():
         found = found & tf.equal(data[position:position + num_starts], value)
-    tiff_start = tf.argmax(tf.cast(found, tf.int32), output_type=tf.int64) + EXIF_SIGNATURE_LENGTH
+    # The first match; past the end if none (a True appended: argmax of nothing fails).
+    first_match = tf.argmax(tf.cast(tf.concat([found, [True]], 0), tf.int32), output_type=tf.int64)
+    tiff_start = first_match + EXIF_SIGNATURE_LENGTH
     # A zero past the end: an offset pointing outside the file reads zeros instead of failing.
     padded = tf.concat([data, [0]], axis=0)
     little_endian = tf.equal(padded[tf.minimum(tiff_start, num_bytes)], ord('I'))
