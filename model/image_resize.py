@@ -8,9 +8,9 @@ A new photo has to go through the same steps to look like what the model saw.
 They are done here in the graph, not with PIL, so that the exported SavedModel,
 which a server runs without Python, computes exactly what predict.py computes: both
 call `resize_like_build_dataset`. Each step follows PIL's own arithmetic (libjpeg's
-accurate integer DCT, Pillow's fixed-point filter weights and order of passes), so
+accurate integer DCT, Pillow 13's fixed-point filter weights and order of passes), so
 the pixels are build_dataset.py's; tests/test_predict.py compares them with
-build_dataset.resize_image on photos of many shapes and modes.
+build_dataset.py's files on pictures of many shapes and modes.
 """
 from model.tf_compat import tf
 
@@ -141,8 +141,9 @@ def pil_bilinear_resize(image, size):
     def vertical(pixels):
         return _resample(pixels, pil_bilinear_weights(height, size), 'oy,yxc->oxc')
 
-    # Pillow (since 13.0) runs the vertical pass first when the height shrinks more than
-    # twice as much as the width. Each pass rounds to 8 bits, so the order shows in the pixels.
+    # Pillow 13 runs the vertical pass first when the height shrinks more than twice as much
+    # as the width (earlier versions always began with the horizontal one). Each pass rounds
+    # to 8 bits, so the order shows in the pixels, by one grey level here and there.
     vertical_first = (height > size) & (height - size > 2 * (width - size))
     resized = tf.cond(vertical_first, lambda: horizontal(vertical(pixels)), lambda: vertical(horizontal(pixels)))
     resized.set_shape([size, size, 3])
