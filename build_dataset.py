@@ -33,6 +33,8 @@ from tqdm import tqdm
 from model.utils import IMAGE_EXTENSIONS, InputError, label_from_name, run_script
 
 SIZE = 64
+# Quality of the JPEG files written (model/image_resize.py uses the same for new photos).
+JPEG_QUALITY = 95
 SPLITS = ('train_signs', 'dev_signs', 'test_signs')
 
 parser = argparse.ArgumentParser()
@@ -50,26 +52,36 @@ parser.add_argument('--jobs', type=int, default=os.cpu_count() or 1,
                     help="Processes resizing images in parallel (default: all cores)")
 
 
+def resize_image(filename, size=SIZE):
+    """The image in `filename` as this script stores it: upright, RGB, size x size (a PIL Image).
+
+    predict.py and export.py do the same steps inside the TensorFlow graph
+    (model/image_resize.py); tests/test_predict.py checks both give the same pixels.
+    Raises what PIL raises on a file it cannot read.
+    """
+    with Image.open(filename) as image:
+        # JPEG can decode straight at 1/2, 1/4 or 1/8 scale (still at least `size`):
+        # for 3000x3000 photos that is most of the work saved.
+        image.draft('RGB', (size, size))
+        # Photos from phones are often stored sideways with an EXIF note to rotate them.
+        image = ImageOps.exif_transpose(image).convert('RGB')
+        # Use bilinear interpolation instead of the default "nearest neighbor" method
+        return image.resize((size, size), Image.BILINEAR)
+
+
 def resize_and_save(filename, output_dir, size=SIZE):
     """Resize the image contained in `filename` and save it to the `output_dir`.
 
     Returns None on success, or why the file could not be read (it is then skipped).
     """
     try:
-        with Image.open(filename) as image:
-            # JPEG can decode straight at 1/2, 1/4 or 1/8 scale (still at least `size`):
-            # for 3000x3000 photos that is most of the work saved.
-            image.draft('RGB', (size, size))
-            # Photos from phones are often stored sideways with an EXIF note to rotate them.
-            image = ImageOps.exif_transpose(image).convert('RGB')
-            # Use bilinear interpolation instead of the default "nearest neighbor" method
-            image = image.resize((size, size), Image.BILINEAR)
+        image = resize_image(filename, size)
     except UnidentifiedImageError:
         return 'not an image that PIL can read'
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         return str(e)
     stem = os.path.splitext(os.path.basename(filename))[0]
-    image.save(os.path.join(output_dir, stem + '.jpg'), quality=95)
+    image.save(os.path.join(output_dir, stem + '.jpg'), quality=JPEG_QUALITY)
     return None
 
 

@@ -1,6 +1,7 @@
 """Create the input data pipeline using `tf.data`"""
 import os
 
+from model.image_resize import resize_like_build_dataset
 from model.tf_compat import tf
 from model.utils import IMAGE_EXTENSIONS, InputError, label_from_name
 
@@ -46,11 +47,16 @@ def _parse_function(filename, label, size):
         - Resize to size x size
     """
     image_string = tf.read_file(filename)
+    return decode_and_resize(image_string, size), label
+
+
+def decode_and_resize(image_string, size):
+    """The steps of _parse_function after reading the file; predict mode shares them (see decode_new_image)."""
     image = tf.image.decode_image(image_string, channels=3, expand_animations=False)
     # This will convert to float values in [0, 1]
     image = tf.image.convert_image_dtype(image, tf.float32)
     resized_image = tf.image.resize_images(image, [size, size])
-    return resized_image, label
+    return resized_image
 
 
 def _random_uniform(seed, index, minval, maxval):
@@ -90,12 +96,17 @@ def input_fn(is_training, filenames, labels, params):
         is_training: (bool) whether to use the train or test pipeline.
                      At training, we shuffle the data and have multiple epochs
         filenames: (list) filenames of the images, as ["data_dir/{label}_IMG_{id}.jpg"...]
-        labels: (list) corresponding list of labels
+        labels: (list) corresponding list of labels, or None for new images to predict
+                (then see predict_input_fn)
         params: (Params) contains hyperparameters of the model (ex: `params.num_epochs`)
 
     Returns:
         inputs: (dict) with the `images`, the `labels` and the `iterator_init_op`
     """
+    if labels is None:
+        assert not is_training, "Training needs labels"
+        return predict_input_fn(filenames, params)
+
     num_samples = len(filenames)
     assert len(filenames) == len(labels), "Filenames and labels should have same length"
 
@@ -132,3 +143,47 @@ def input_fn(is_training, filenames, labels, params):
 
     inputs = {'images': images, 'labels': labels, 'iterator_init_op': iterator_init_op}
     return inputs
+
+
+# -----------------------------------------------------------
+# PREDICT MODE: new images without labels, for predict.py and export.py.
+# A new photo of any size first goes through build_dataset.py's resizing (done in the
+# graph, see model/image_resize.py), then through the same decoding as evaluation.
+
+def decode_new_image(image_string, params):
+    """An encoded image of any size (JPEG, PNG...) -> the float image the model takes, prepared as in training."""
+    built = resize_like_build_dataset(image_string, params.dataset_image_size)
+    return decode_and_resize(built, params.image_size)
+
+
+def predict_input_fn(filenames, params):
+    """Batches of the images in `filenames`, in order, without labels and without augmentation.
+
+    A file that cannot be decoded as an image is left out of the batches instead of
+    stopping the run: the `filenames` returned next to the `images` say which were read.
+
+    Returns:
+        inputs: (dict) with the `images`, their `filenames` and the `iterator_init_op`
+    """
+    read_fn = lambda filename: (filename, decode_new_image(tf.read_file(filename), params))
+    dataset = (tf.data.Dataset.from_tensor_slices(tf.constant(filenames, tf.string))
+               .map(read_fn, num_parallel_calls=params.num_parallel_calls)
+               .ignore_errors()  # an unreadable file: predict.py names it
+               .batch(params.batch_size)
+               .prefetch(1)
+               )
+    iterator = tf.data.make_initializable_iterator(dataset)
+    read_filenames, images = iterator.get_next()
+    return {'images': images, 'filenames': read_filenames, 'iterator_init_op': iterator.initializer}
+
+
+def serving_input_fn(params):
+    """The input of the exported model: a batch of encoded images (JPEG or PNG bytes, any size).
+
+    Returns:
+        inputs: (dict) with the `image_bytes` placeholder and the `images` the model takes
+    """
+    image_bytes = tf.placeholder(tf.string, [None], name='image_bytes')
+    images = tf.map_fn(lambda image_string: decode_new_image(image_string, params), image_bytes,
+                       fn_output_signature=tf.float32, back_prop=False)
+    return {'image_bytes': image_bytes, 'images': images}

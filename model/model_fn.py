@@ -85,7 +85,7 @@ def model_fn(mode, inputs, params, reuse=False):
     """Model function defining the graph operations.
 
     Args:
-        mode: (string) can be 'train' or 'eval'
+        mode: (string) can be 'train', 'eval' or 'predict' (images without labels: see predict_model_fn)
         inputs: (dict) contains the inputs of the graph (features, labels...)
                 this can be `tf.placeholder` or outputs of `tf.data`
         params: (Params) contains hyperparameters of the model (ex: `params.learning_rate`)
@@ -94,6 +94,9 @@ def model_fn(mode, inputs, params, reuse=False):
     Returns:
         model_spec: (dict) contains the graph operations or nodes needed for training / evaluation
     """
+    if mode == 'predict':
+        return predict_model_fn(inputs, params, reuse)
+
     is_training = (mode == 'train')
     labels = inputs['labels']
     labels = tf.cast(labels, tf.int64)
@@ -170,4 +173,31 @@ def model_fn(mode, inputs, params, reuse=False):
     if is_training:
         model_spec['train_op'] = train_op
 
+    return model_spec
+
+
+# -----------------------------------------------------------
+# PREDICT MODE: the network alone, for images without labels (predict.py and export.py).
+
+def predict_model_fn(inputs, params, reuse=False):
+    """The predictions and class probabilities of the network in inference mode: no loss, no metrics.
+
+    Args:
+        inputs: (dict) with the `images` (from predict_input_fn or serving_input_fn)
+        params: (Params) hyperparameters, the same as in training
+        reuse: (bool) whether to reuse the weights
+
+    Returns:
+        model_spec: (dict) the inputs, with `predictions` (class indices), `probabilities`
+                    ([batch, num_labels], softmax of the logits) and `variable_init_op`
+    """
+    # Resource variables, which TF2 expects when it loads the exported model (it warns about
+    # each reference variable); they read the same checkpoint.
+    with tf.variable_scope('model', reuse=reuse, use_resource=True):
+        logits = build_model(False, inputs, params)
+
+    model_spec = dict(inputs)
+    model_spec['predictions'] = tf.argmax(logits, 1)
+    model_spec['probabilities'] = tf.nn.softmax(logits)
+    model_spec['variable_init_op'] = tf.global_variables_initializer()
     return model_spec

@@ -44,6 +44,11 @@ PARAMS_SPEC = {
     'num_labels': (int, REQUIRED, "number of classes"),
     'num_parallel_calls': (int, REQUIRED, "threads decoding and augmenting images in tf.data"),
     'save_summary_steps': (int, REQUIRED, "write training summaries every this many steps"),
+    # Used by predict.py and export.py on new images:
+    'dataset_image_size': (int, 64, "side of the images build_dataset.py wrote (its --size): "
+                                    "new photos are resized to it first, as the training images were"),
+    'class_names': (list, None, "the name of each label, in order, as predictions print it "
+                                "(default: the label's digit, as in SIGNS)"),
 }
 # Keys the scripts add at run time (the sizes of the splits); not for params.json.
 RUNTIME_KEYS = ('train_size', 'eval_size')
@@ -51,24 +56,29 @@ RUNTIME_KEYS = ('train_size', 'eval_size')
 
 def _check_value(key, value, json_path):
     """Raise InputError if `value` does not have the type and range PARAMS_SPEC asks for."""
-    expected = PARAMS_SPEC[key][0]
+    expected, default = PARAMS_SPEC[key][:2]
+    if value is None and default is None:  # an optional key left unset (Params.save writes it as null)
+        return value
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     # bool is a subclass of int in Python: `"batch_size": true` must not pass as 1.
     if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
-        hint = ' (remove the quotes)' if isinstance(value, str) else ''
+        hint = ' (remove the quotes)' if isinstance(value, str) and expected in (int, float, bool) else ''
         raise InputError("{}: '{}' must be {}, got {!r}{}".format(
             json_path, key, _TYPE_NAMES[expected], value, hint))
     if expected in (int, float) and value <= 0:
         raise InputError("{}: '{}' must be positive, got {!r}".format(json_path, key, value))
     if key == 'bn_momentum' and not value < 1:
         raise InputError("{}: 'bn_momentum' must be below 1, got {!r}".format(json_path, value))
+    if key == 'class_names' and not all(isinstance(name, str) and name for name in value):
+        raise InputError("{}: 'class_names' must be a list of non-empty strings, got {!r}".format(json_path, value))
     if key == 'num_labels' and value < 2:
         raise InputError("{}: 'num_labels' must be at least 2, got {!r}".format(json_path, value))
     return value
 
 
-_TYPE_NAMES = {int: 'an integer', float: 'a number', bool: 'true or false', str: 'a string'}
+_TYPE_NAMES = {int: 'an integer', float: 'a number', bool: 'true or false', str: 'a string',
+               list: 'a list'}
 
 
 def read_json(json_path, what='file'):
@@ -129,6 +139,16 @@ class Params():
     def dict(self):
         """Gives dict-like access to Params instance by `params.dict['learning_rate']`"""
         return self.__dict__
+
+
+def class_names(params):
+    """The name of each label, by index: params.class_names, or the digits '0' .. num_labels-1."""
+    if params.class_names is None:
+        return [str(label) for label in range(params.num_labels)]
+    if len(params.class_names) != params.num_labels:
+        raise InputError("params.json: 'class_names' lists {} names but 'num_labels' is {}: give one name "
+                         "per label, in the order of the labels".format(len(params.class_names), params.num_labels))
+    return list(params.class_names)
 
 
 _HANDLER_TAG = '_starter_code_handler'

@@ -1,0 +1,450 @@
+"""Using a trained model: the predict mode of input_fn/model_fn, predict.py, export.py and the SavedModel.
+
+The in-graph resizing (model/image_resize.py) is compared with build_dataset.py's PIL
+code on the same files; the exported model is loaded in a plain TensorFlow 2 process
+and must give what predict.py gives.
+"""
+import argparse
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import evaluate
+import export
+import predict
+from build_dataset import resize_and_save
+from conftest import ROOT, read_json, run, write_params
+from model.image_resize import exif_orientation, resize_like_build_dataset
+from model.input_fn import _parse_function, decode_new_image, input_fn, list_images, serving_input_fn
+from model.model_fn import model_fn
+from model.tf_compat import tf
+from model.utils import InputError, Params, class_names
+
+
+def photo(width, height, seed=0):
+    """A smooth picture with noise and a red corner mark, so that a wrong turn or flip shows."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width]
+    pixels = np.stack([128 + 100 * np.sin(xx / 37 + c) * np.cos(yy / 53 - c) for c in range(3)], axis=-1)
+    pixels[:height // 3, :width // 4] = [250, 20, 20]
+    pixels += rng.normal(0, 20, pixels.shape)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def exif_bytes(orientation, big_endian=False):
+    exif = Image.Exif()
+    exif.endian = '>' if big_endian else '<'
+    exif[0x010f] = 'Camera maker'  # another tag before Orientation in the directory
+    exif[0x0112] = orientation
+    return exif.tobytes()
+
+
+# name -> (picture, format, save options). Sizes chosen for each branch of PIL's steps:
+# draft scale 8, 4, 2, 1 and upscaling; vertical pass first (tall) or not; modes PIL converts.
+PICTURES = {
+    'photo 1100x900, draft 1/8': (lambda: photo(1100, 900), 'JPEG', {'quality': 90}),
+    'jpeg 511x300, draft 1/4': (lambda: photo(511, 300), 'JPEG', {}),
+    'jpeg 200x130, draft 1/2': (lambda: photo(200, 130), 'JPEG', {}),
+    'tall jpeg 300x985': (lambda: photo(300, 985), 'JPEG', {}),
+    'tall png 246x488': (lambda: photo(246, 488), 'PNG', {}),
+    'wide png 700x90': (lambda: photo(700, 90), 'PNG', {}),
+    'small jpeg 40x30, upscaled': (lambda: photo(40, 30), 'JPEG', {}),
+    'png 64x64': (lambda: photo(64, 64), 'PNG', {}),
+    'progressive jpeg': (lambda: photo(400, 300), 'JPEG', {'progressive': True}),
+    'jpeg 4:4:4': (lambda: photo(300, 250), 'JPEG', {'subsampling': 0, 'quality': 95}),
+    'grayscale jpeg': (lambda: photo(300, 300).convert('L'), 'JPEG', {}),
+    'grayscale png': (lambda: photo(300, 200).convert('L'), 'PNG', {}),
+    'rgba png': (lambda: photo(200, 300).convert('RGBA'), 'PNG', {}),
+    'palette png': (lambda: photo(200, 150).convert('P'), 'PNG', {}),
+}
+for _orientation in range(1, 9):
+    for _big_endian in (False, True):
+        PICTURES['exif orientation {} {}'.format(_orientation, 'MM' if _big_endian else 'II')] = (
+            lambda o=_orientation, b=_big_endian: photo(320, 240, seed=o), 'JPEG',
+            {'exif': exif_bytes(_orientation, _big_endian)})
+
+
+def save_picture(name, folder):
+    make, fmt, options = PICTURES[name]
+    path = os.path.join(str(folder), re.sub('[^A-Za-z0-9]+', '_', name) + ('.jpg' if fmt == 'JPEG' else '.png'))
+    make().save(path, fmt, **options)
+    return path
+
+
+class Resizer:
+    """One graph for the tests: resize_like_build_dataset on fed bytes, and a JPEG decoder to read results."""
+
+    def __init__(self, size=64):
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.image_string = tf.placeholder(tf.string, [])
+            self.built = resize_like_build_dataset(self.image_string, size)
+            self.orientation = exif_orientation(self.image_string)
+            self.jpeg = tf.placeholder(tf.string, [])
+            self.pixels = tf.image.decode_jpeg(self.jpeg)
+        self.sess = tf.Session(graph=self.graph)
+
+    def build(self, data):
+        return self.sess.run(self.built, {self.image_string: data})
+
+    def decode(self, jpeg):
+        return self.sess.run(self.pixels, {self.jpeg: jpeg})
+
+
+@pytest.fixture(scope='module')
+def resizer():
+    resizer = Resizer()
+    yield resizer
+    resizer.sess.close()
+
+
+def read_bytes(path):
+    with open(path, 'rb') as f:
+        return f.read()
+
+
+# -----------------------------------------------------------------------------
+# The resizing in the graph against build_dataset.py's
+
+@pytest.mark.parametrize('name', sorted(PICTURES))
+def test_graph_resize_gives_the_pixels_of_build_dataset(name, resizer, tmp_path):
+    path = save_picture(name, tmp_path)
+    os.makedirs(tmp_path / 'built')
+    assert resize_and_save(path, str(tmp_path / 'built')) is None
+    built_file = tmp_path / 'built' / (os.path.splitext(os.path.basename(path))[0] + '.jpg')
+    expected = resizer.decode(read_bytes(built_file))
+    got = resizer.decode(resizer.build(read_bytes(path)))
+    # Both JPEGs read by the same decoder: the training pipeline's view of each.
+    assert got.shape == (64, 64, 3)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_exif_orientation_is_read_in_both_byte_orders_and_is_1_without_it(resizer, tmp_path):
+    def orientation(data):
+        return resizer.sess.run(resizer.orientation, {resizer.image_string: data})
+
+    for value in range(1, 9):
+        for big_endian in (False, True):
+            buffer = io.BytesIO()
+            photo(40, 30).save(buffer, 'JPEG', exif=exif_bytes(value, big_endian))
+            assert orientation(buffer.getvalue()) == value
+    buffer = io.BytesIO()
+    photo(40, 30).save(buffer, 'JPEG')
+    plain = buffer.getvalue()
+    assert orientation(plain) == 1
+    # An Exif block whose directory offset points past the end of the file, a value out of range,
+    # and a few bytes only: no turn, and no failure.
+    broken = plain[:2] + b'\xff\xe1\x00\x10Exif\x00\x00II*\x00\xff\xff\xff\x7f' + plain[2:]
+    assert orientation(broken) == 1
+    buffer = io.BytesIO()
+    photo(40, 30).save(buffer, 'JPEG', exif=exif_bytes(9))
+    assert orientation(buffer.getvalue()) == 1
+    assert orientation(b'\xff\xd8') == 1
+
+
+def test_a_built_image_is_taken_as_it_is(resizer, data_dir, tmp_path):
+    """A 64x64 JPEG is most likely from build_dataset.py: it is not compressed a second time."""
+    filename = list_images(os.path.join(data_dir, 'test_signs'), 6)[0][0]
+    data = read_bytes(filename)
+    assert resizer.build(data) == data
+    # The same picture with an EXIF turn is not "as built": it is turned and compressed, as build_dataset.py does.
+    turned = tmp_path / 'turned.jpg'
+    Image.open(filename).save(turned, quality=95, exif=exif_bytes(6))
+    os.makedirs(tmp_path / 'built')
+    assert resize_and_save(str(turned), str(tmp_path / 'built')) is None
+    expected = resizer.decode(read_bytes(tmp_path / 'built' / 'turned.jpg'))
+    np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(turned))), expected)
+    assert np.abs(expected.astype(int) - resizer.decode(data)).mean() > 10
+
+
+# -----------------------------------------------------------------------------
+# input_fn and model_fn in predict mode
+
+def run_predict_inputs(filenames, params):
+    with tf.Graph().as_default():
+        inputs = input_fn(False, filenames, None, params)
+        assert set(inputs) == {'images', 'filenames', 'iterator_init_op'}
+        assert inputs['images'].get_shape().as_list() == [None, params.image_size, params.image_size, 3]
+        with tf.Session() as sess:
+            sess.run(inputs['iterator_init_op'])
+            batches = []
+            while True:
+                try:
+                    batches.append(sess.run([inputs['filenames'], inputs['images']]))
+                except tf.errors.OutOfRangeError:
+                    break
+    return [os.fsdecode(f) for b in batches for f in b[0]], np.concatenate([b[1] for b in batches])
+
+
+def eval_pipeline_image(filename, size):
+    with tf.Graph().as_default(), tf.Session() as sess:
+        return sess.run(_parse_function(tf.constant(filename), 0, size)[0])
+
+
+def test_predict_input_fn_reads_in_order_and_skips_unreadable_files(data_dir, params, tmp_path):
+    dataset_files = list_images(os.path.join(data_dir, 'dev_signs'), 6)[0][:3]
+    text = tmp_path / 'notes.jpg'
+    text.write_text('not a picture')
+    truncated = tmp_path / 'truncated.jpg'
+    truncated.write_bytes(read_bytes(save_picture('jpeg 511x300, draft 1/4', tmp_path))[:2000])
+    png = save_picture('rgba png', tmp_path)
+    params.batch_size = 2
+    filenames = [dataset_files[0], str(text), png, dataset_files[1], str(truncated), dataset_files[2]]
+    read, images = run_predict_inputs(filenames, params)
+
+    assert read == [dataset_files[0], png, dataset_files[1], dataset_files[2]]
+    assert images.shape == (4, 32, 32, 3) and images.dtype == np.float32
+    assert 0 <= images.min() and images.max() <= 1
+    # A file of the data set gets exactly what evaluation gives it: no augmentation, same decoding.
+    np.testing.assert_array_equal(images[2], eval_pipeline_image(dataset_files[1], 32))
+
+
+def fake_images(params, batch=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((batch, params.image_size, params.image_size, 3), dtype=np.float32)
+
+
+def test_predict_model_fn_gives_probabilities_and_the_eval_predictions(params):
+    images = fake_images(params)
+    shape = [None, params.image_size, params.image_size, 3]
+    with tf.Graph().as_default():
+        inputs = {'images': tf.placeholder_with_default(images, shape), 'labels': tf.zeros([len(images)], tf.int32)}
+        train_spec = model_fn('train', inputs, params)
+        eval_spec = model_fn('eval', inputs, params, reuse=True)
+        variables = tf.global_variables()
+        placeholder = tf.placeholder(tf.float32, shape)
+        predict_spec = model_fn('predict', {'images': placeholder}, params, reuse=True)
+        # No new weights, no loss, no metrics, no summaries: the network and its outputs.
+        assert tf.global_variables() == variables
+        assert set(predict_spec) == {'images', 'predictions', 'probabilities', 'variable_init_op'}
+        assert predict_spec['predictions'].dtype == tf.int64
+        assert predict_spec['probabilities'].get_shape().as_list() == [None, params.num_labels]
+        with tf.Session() as sess:
+            sess.run(train_spec['variable_init_op'])
+            for _ in range(3):
+                sess.run(train_spec['train_op'])  # batch norm statistics move away from their start
+            predictions, probabilities = sess.run([predict_spec['predictions'], predict_spec['probabilities']],
+                                                  {placeholder: images})
+            eval_predictions = sess.run(eval_spec['predictions'])
+    assert probabilities.shape == (5, params.num_labels)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-6)
+    np.testing.assert_array_equal(predictions, probabilities.argmax(axis=1))
+    np.testing.assert_array_equal(predictions, eval_predictions)
+
+
+def test_serving_input_gives_the_predict_pipeline_images(params, data_dir, tmp_path):
+    """The exported model's input path and predict.py's are one: same images from the same bytes."""
+    filenames = [save_picture(name, tmp_path) for name in ('photo 1100x900, draft 1/8', 'grayscale png',
+                                                           'exif orientation 6 MM')]
+    filenames.append(list_images(os.path.join(data_dir, 'test_signs'), 6)[0][0])
+    _, expected = run_predict_inputs(filenames, params)
+    with tf.Graph().as_default():
+        inputs = serving_input_fn(params)
+        assert inputs['images'].get_shape().as_list() == [None, 32, 32, 3]
+        with tf.Session() as sess:
+            images = sess.run(inputs['images'], {inputs['image_bytes']: [read_bytes(f) for f in filenames]})
+    np.testing.assert_array_equal(images, expected)
+
+
+def test_decode_new_image_honours_dataset_image_size(params, tmp_path):
+    """Built at 128 (build_dataset.py --size 128): new photos go through 128x128 first, not 64x64."""
+    path = save_picture('photo 1100x900, draft 1/8', tmp_path)
+    results = {}
+    for dataset_size in (64, 128):
+        params.dataset_image_size = dataset_size
+        with tf.Graph().as_default(), tf.Session() as sess:
+            results[dataset_size] = sess.run(decode_new_image(tf.constant(read_bytes(path)), params))
+    assert results[64].shape == results[128].shape == (32, 32, 3)
+    assert not np.array_equal(results[64], results[128])
+
+
+def test_class_names(params, tmp_path):
+    assert class_names(params) == ['0', '1', '2', '3', '4', '5']
+    json_path = write_params(str(tmp_path / 'named'), class_names=['fist', 'one', 'two', 'three', 'four', 'five'])
+    assert class_names(Params(json_path))[5] == 'five'
+    json_path = write_params(str(tmp_path / 'short'), class_names=['a', 'b'])
+    with pytest.raises(InputError, match="'class_names' lists 2 names but 'num_labels' is 6"):
+        class_names(Params(json_path))
+    json_path = write_params(str(tmp_path / 'numbers'), class_names=[0, 1, 2, 3, 4, 5])
+    with pytest.raises(InputError, match="'class_names' must be a list of non-empty strings"):
+        Params(json_path)
+    json_path = write_params(str(tmp_path / 'text'), class_names='0,1,2,3,4,5')
+    with pytest.raises(InputError, match="'class_names' must be a list, got '0,1,2,3,4,5'$"):
+        Params(json_path)
+
+
+def test_list_inputs(tmp_path):
+    folder = tmp_path / 'photos'
+    folder.mkdir()
+    for name in ('b.PNG', 'a.jpg', '.hidden.jpg', 'notes.txt'):
+        (folder / name).write_bytes(b'x')
+    single = tmp_path / 'single.jpeg'
+    single.write_bytes(b'x')
+    assert predict.list_inputs([str(single), str(folder)]) == [
+        str(single), str(folder / 'a.jpg'), str(folder / 'b.PNG')]
+    with pytest.raises(InputError, match='No file or folder .*missing.jpg'):
+        predict.list_inputs([str(single), str(tmp_path / 'missing.jpg')])
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(InputError, match='No images to predict'):
+        predict.list_inputs([str(tmp_path / 'empty')])
+
+
+def test_next_version_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert export.next_version_dir('experiments/base_model/') == os.path.join('exported', 'base_model', '1')
+    for name in ('1', '7', 'notes', '.export-tmp'):
+        os.makedirs(os.path.join('exported', 'base_model', name))
+    assert export.next_version_dir('experiments/base_model') == os.path.join('exported', 'base_model', '8')
+
+
+# -----------------------------------------------------------------------------
+# The scripts, as a user runs them
+
+@pytest.fixture(scope='module')
+def trained(data_dir, tmp_path_factory):
+    """A tiny model trained by train.py (two epochs)."""
+    model_dir = str(tmp_path_factory.mktemp('predict') / 'my model')
+    write_params(model_dir)
+    run('train.py', '--model_dir', model_dir, '--data_dir', data_dir)
+    return model_dir
+
+
+@pytest.fixture(scope='module')
+def new_images(raw_dir, tmp_path_factory):
+    """Photos as a user would bring them, and one file that is not a picture."""
+    folder = tmp_path_factory.mktemp('new images')
+    source = Image.open(os.path.join(raw_dir, 'test_signs', sorted(os.listdir(os.path.join(raw_dir, 'test_signs')))[0]))
+    # A large phone photo stored sideways, with the EXIF note to turn it upright.
+    source.rotate(90, expand=True).resize((900, 1200), Image.BILINEAR).save(
+        folder / 'phone photo.jpg', quality=92, exif=exif_bytes(6))
+    source.save(folder / 'sign.png')
+    source.convert('L').save(folder / 'gray.png')
+    source.convert('RGBA').save(folder / 'rgba.png')
+    (folder / 'broken.jpg').write_text('this is not an image')
+    return [str(folder / name) for name in ('phone photo.jpg', 'sign.png', 'gray.png', 'rgba.png', 'broken.jpg')]
+
+
+def read_csv(path):
+    with open(path, newline='', encoding='utf-8') as f:
+        return list(csv.reader(f))
+
+
+@pytest.fixture(scope='module')
+def predicted(trained, new_images, data_dir, tmp_path_factory):
+    """predict.py run once on the new images and the test folder, with --output: (result, readable files, CSV rows)."""
+    test_dir = os.path.join(data_dir, 'test_signs')
+    output = str(tmp_path_factory.mktemp('predicted') / 'predictions.csv')
+    result = run('predict.py', '--model_dir', trained, *new_images, test_dir, '--output', output)
+    return result, new_images[:4] + list_images(test_dir, 6)[0], read_csv(output)
+
+
+@pytest.mark.slow
+def test_predict_script(predicted, new_images):
+    result, readable, rows = predicted
+    lines = result.stdout.splitlines()
+    assert [line.rsplit(': ', 1)[0] for line in lines] == readable
+    assert "Skipped {}: it could not be read as an image".format(new_images[4]) in result.stderr
+    assert 'Traceback' not in result.stderr
+
+    assert rows[0] == ['file', 'label'] + ['probability_{}'.format(i) for i in range(6)]
+    assert [row[0] for row in rows[1:]] == readable
+    for line, row in zip(lines, rows[1:]):
+        probabilities = np.array(row[2:], dtype=np.float32)
+        assert probabilities.sum() == pytest.approx(1, abs=1e-5)
+        assert row[1] == str(probabilities.argmax())
+        assert line == '{}: {} ({:.3f})'.format(row[0], row[1], probabilities.max())
+
+
+@pytest.mark.slow
+def test_predict_agrees_with_evaluate_on_the_test_set(trained, data_dir):
+    """predict.py on the built test images sees what evaluate.py sees: the same accuracy."""
+    metrics = evaluate.main(argparse.Namespace(model_dir=trained, data_dir=data_dir, restore_from='best_weights'))
+    filenames, labels = list_images(os.path.join(data_dir, 'test_signs'), 6)
+    results = predict.main(predict.parser.parse_args(
+        ['--model_dir', trained, os.path.join(data_dir, 'test_signs')]))
+    correct = [results[f][0] == label for f, label in zip(filenames, labels)]
+    assert np.mean(correct) == pytest.approx(metrics['accuracy'], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_predict_and_export_errors(trained, new_images, tmp_path):
+    def predict_main(*args):
+        return predict.main(predict.parser.parse_args(['--model_dir', trained, *args]))
+
+    with pytest.raises(InputError, match=r'^None of the 1 file\(s\) could be read as an image$'):
+        predict_main(new_images[4])
+    with pytest.raises(InputError, match='No weights found'):
+        predict_main('--restore_from', 'nothing', new_images[0])
+    with pytest.raises(InputError, match='No params.json found'):
+        predict.main(predict.parser.parse_args(['--model_dir', str(tmp_path), new_images[0]]))
+
+    (tmp_path / '3').mkdir()
+    with pytest.raises(InputError, match='already exists: export to a new version folder'):
+        export.main(export.parser.parse_args(['--model_dir', trained, '--export_dir', str(tmp_path / '3')]))
+    assert os.listdir(tmp_path / '3') == []
+
+
+# A plain TensorFlow 2 program, as a client of the export would be: eager, Keras 3 (no
+# TF_USE_LEGACY_KERAS), nothing from this repository imported.
+TF2_CLIENT = '''
+import json, os, sys
+assert 'TF_USE_LEGACY_KERAS' not in os.environ
+import tensorflow as tf
+assert tf.executing_eagerly()
+
+export_dir, files = sys.argv[1], sys.argv[2:]
+model = tf.saved_model.load(export_dir)
+serve = model.signatures['serving_default']
+images = []
+for name in files:
+    with open(name, 'rb') as f:
+        images.append(f.read())
+outputs = serve(image_bytes=tf.constant(images))
+try:
+    serve(image_bytes=tf.constant([b'this is not an image']))
+    rejected = False
+except tf.errors.InvalidArgumentError:
+    rejected = True
+print(json.dumps({'labels': [label.decode() for label in outputs['labels'].numpy()],
+                  'classes': outputs['classes'].numpy().tolist(),
+                  'probabilities': outputs['probabilities'].numpy().tolist(),
+                  'rejected': rejected}))
+'''
+
+
+@pytest.mark.slow
+def test_export_serves_the_predictions_of_predict_in_plain_tf2(trained, predicted, tmp_path):
+    _, files, rows = predicted
+    predicted_rows = {row[0]: row for row in rows[1:]}
+
+    export_dir = str(tmp_path / 'exported' / 'my model' / '1')
+    exported = run('export.py', '--model_dir', trained, '--restore_from', 'best_weights', '--export_dir', export_dir)
+    assert 'SavedModel written to {}'.format(export_dir) in exported.stderr
+    assert os.listdir(os.path.dirname(export_dir)) == ['1']  # no temporary folder left beside it
+    assert sorted(os.listdir(export_dir)) == ['saved_model.pb', 'variables']
+
+    cli = os.path.join(os.path.dirname(sys.executable), 'saved_model_cli')
+    shown = subprocess.run([cli, 'show', '--dir', export_dir, '--all'], capture_output=True, text=True, check=True)
+    for expected in ("signature_def['serving_default']", "inputs['image_bytes']", 'dtype: DT_STRING',
+                     "outputs['probabilities']", 'shape: (-1, 6)', "outputs['classes']", 'dtype: DT_INT64',
+                     "outputs['labels']", 'Method name is: tensorflow/serving/predict'):
+        assert expected in shown.stdout, expected
+
+    env = {key: value for key, value in os.environ.items() if key != 'TF_USE_LEGACY_KERAS'}
+    client = subprocess.run([sys.executable, '-c', TF2_CLIENT, export_dir, *files], capture_output=True,
+                            text=True, env=env, cwd=str(tmp_path), timeout=600)
+    assert client.returncode == 0, client.stderr
+    served = json.loads(client.stdout.strip().splitlines()[-1])
+    assert served['rejected']
+    assert served['labels'] == [predicted_rows[f][1] for f in files]
+    assert served['labels'] == [str(c) for c in served['classes']]
+    expected = [np.array(predicted_rows[f][2:], dtype=np.float32) for f in files]
+    np.testing.assert_allclose(served['probabilities'], expected, rtol=0, atol=1e-5)
