@@ -34,6 +34,9 @@ from model.utils import IMAGE_EXTENSIONS, InputError, label_from_name, run_scrip
 
 SIZE = 64
 SPLITS = ('train_signs', 'dev_signs', 'test_signs')
+# Largest image decoded in full (a 6000x4000 photo). A JPEG decodes at 1/8 scale and stays far below;
+# a PNG cannot, and one of 12000x12000 would take 0.8 GB in each worker. PIL itself refuses 179 M pixels.
+MAX_DECODED_PIXELS = 24_000_000
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--data_dir', default=None,
@@ -60,6 +63,9 @@ def resize_and_save(filename, output_dir, size=SIZE):
             # JPEG can decode straight at 1/2, 1/4 or 1/8 scale (still at least `size`):
             # for 3000x3000 photos that is most of the work saved.
             image.draft('RGB', (size, size))
+            if image.width * image.height > MAX_DECODED_PIXELS:
+                return 'too large to decode: {}x{} pixels (the limit is {} million); make it smaller first'.format(
+                    image.width, image.height, MAX_DECODED_PIXELS // 1_000_000)
             # Photos from phones are often stored sideways with an EXIF note to rotate them.
             image = ImageOps.exif_transpose(image).convert('RGB')
             # Use bilinear interpolation instead of the default "nearest neighbor" method
