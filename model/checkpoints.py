@@ -16,7 +16,7 @@ import os
 import re
 
 from model.tf_compat import tf
-from model.utils import InputError
+from model.utils import InputError, tf_error_reason
 
 WEIGHTS_DIRS = ('last_weights', 'best_weights')
 STATE_FILE = 'checkpoint'  # the file where a tf.train.Saver lists its checkpoints, newest last
@@ -132,6 +132,20 @@ def find_checkpoint(restore_from, model_dir):
                      "or a checkpoint such as {}".format(
                          ' or '.join(candidates), os.path.join(model_dir, 'last_weights'),
                          os.path.join(model_dir, 'last_weights', 'after-epoch-1')))
+
+
+def restore_weights(saver, sess, checkpoint):
+    """saver.restore(sess, checkpoint), telling the user when the checkpoint is of another model.
+
+    That happens when params.json changed since the weights were saved (num_channels,
+    use_batch_norm, image_size...): TensorFlow then fails on a shape or a missing variable.
+    """
+    try:
+        saver.restore(sess, checkpoint)
+    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
+        raise InputError("{} does not fit the model that params.json describes ({}): use the params.json it "
+                         "was trained with, or train in a new --model_dir".format(
+                             checkpoint, tf_error_reason(e.message))) from None
 
 
 def epoch_of(checkpoint):

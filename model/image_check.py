@@ -9,7 +9,7 @@ file. This only runs after such an error, so training itself pays nothing for it
 import os
 
 from model.tf_compat import tf
-from model.utils import InputError
+from model.utils import InputError, tf_error_reason
 
 # The errors a tf.data pipeline raises for a file it cannot read or decode.
 DATA_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.NotFoundError, tf.errors.DataLossError)
@@ -33,7 +33,7 @@ def find_bad_image(filenames):
                 try:
                     sess.run(image, {contents: data})
                 except tf.errors.OpError as e:
-                    return filename, 'cannot be decoded as an image ({})'.format(_reason(e.message))
+                    return filename, 'cannot be decoded as an image ({})'.format(tf_error_reason(e.message))
     return None
 
 
@@ -46,13 +46,3 @@ def raise_for_bad_image(error, filenames, data_dir):
     raise InputError("{} {}: delete or replace it, or build {} again with python build_dataset.py "
                      "--overwrite".format(filename, problem, data_dir)) from error
 
-
-def _reason(message):
-    """The line of a TensorFlow error message that says what went wrong.
-
-    The message is framed: 'Graph execution error:', where the op was defined, then the
-    reason, then '[[{{node ...}}]]'. The reason is the last line before that node line.
-    """
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    reasons = [line for line in lines if not line.startswith('[[')]
-    return (reasons or ['unknown error'])[-1][:200]

@@ -6,7 +6,7 @@ import os
 from tqdm import trange
 
 from model.checkpoints import (epoch_of, find_checkpoint, latest_usable_checkpoint,
-                               recover_saver_history, remove_partial_saves)
+                               recover_saver_history, remove_partial_saves, restore_weights)
 from model.evaluation import evaluate_sess, format_metrics, num_steps_for
 from model.interrupts import SignalGuard
 from model.tf_compat import tf
@@ -90,7 +90,7 @@ def best_accuracy_so_far(sess, saver, eval_model_spec, model_dir, params):
 
     logging.warning("%s %s: evaluating %s on the dev set again to know the accuracy to beat",
                     json_path, problem, checkpoint)
-    saver.restore(sess, checkpoint)
+    restore_weights(saver, sess, checkpoint)
     metrics = evaluate_sess(sess, eval_model_spec, num_steps_for(params.eval_size, params.batch_size))
     metrics['epoch'] = epoch_of(checkpoint)
     save_dict_to_json(metrics, json_path)
@@ -152,7 +152,7 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
             # Before restoring `checkpoint`: this may load the best weights to evaluate them again.
             best_eval_acc = best_accuracy_so_far(sess, last_saver, eval_model_spec, model_dir, params)
             logging.info("Restoring parameters from {}".format(checkpoint))
-            last_saver.restore(sess, checkpoint)
+            restore_weights(last_saver, sess, checkpoint)
             recover_saver_history(last_saver, last_weights_dir)
             recover_saver_history(best_saver, best_weights_dir)
 

@@ -197,6 +197,20 @@ def save_dict_to_json(d, json_path):
         raise
 
 
+def tf_error_reason(message):
+    """The line of a TensorFlow error message that says what went wrong.
+
+    Graph-mode messages are framed: 'Graph execution error:', where the op was defined,
+    the reason, then '[[{{node ...}}]]' and often a stack trace. The reason is the line
+    just before the first '[[' line (or the first line, for a message without framing).
+    """
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    for before, line in zip(lines, lines[1:]):
+        if line.startswith('[['):
+            return before[:300]
+    return (lines or ['unknown error'])[0][:300]
+
+
 def run_script(main, args):
     """Run a script's main(args), turning the errors a user can act on into one clear message.
 

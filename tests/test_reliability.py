@@ -57,6 +57,12 @@ def contents(folder):
     return files
 
 
+def weights_and_metrics(model_dir):
+    """{relative path: bytes} of the checkpoints and metrics files: what no failure may change."""
+    return {name: data for name, data in contents(model_dir).items()
+            if name.startswith(('last_weights', 'best_weights', 'metrics_'))}
+
+
 def truncate(path, fraction=0.5):
     with open(path, 'r+b') as f:
         f.truncate(int(os.path.getsize(path) * fraction))
@@ -306,16 +312,32 @@ def test_missing_best_weights_mean_no_best_so_far(trained, data_dir, tmp_path, c
     assert os.path.basename(find_checkpoint('best_weights', model_dir)) == 'after-epoch-3'
 
 
+@pytest.mark.parametrize('changes, reason', [
+    ({'num_channels': 8}, 'Assign requires shapes of both tensors to match'),
+    ({'use_batch_norm': False, 'image_size': 48}, 'Assign requires shapes of both tensors to match'),
+])
+def test_params_changed_since_the_weights_were_saved_is_explained(trained, data_dir, tmp_path, changes, reason):
+    model_dir = copy_of(trained, tmp_path)
+    before = weights_and_metrics(model_dir)
+    write_params(model_dir, num_epochs=3, **changes)
+    checkpoint = os.path.join(model_dir, 'last_weights', 'after-epoch-2')
+    pattern = '{} does not fit the model that params.json describes \\({}.*\\): use the params.json'.format(
+        re.escape(checkpoint), reason)
+    with pytest.raises(InputError, match=pattern) as e:
+        train.main(script_args(model_dir, data_dir, 'last_weights'))
+    assert '\n' not in str(e.value)
+    with pytest.raises(InputError, match='does not fit the model that params.json describes'):
+        evaluate.main(script_args(model_dir, data_dir, checkpoint))
+    assert weights_and_metrics(model_dir) == before
+
+
 def test_diverging_resumed_run_overwrites_nothing(trained, data_dir, tmp_path):
     model_dir = copy_of(trained, tmp_path)
-    before = {name: data for name, data in contents(model_dir).items()
-              if name.startswith(('last_weights', 'best_weights', 'metrics_'))}
+    before = weights_and_metrics(model_dir)
     write_params(model_dir, num_epochs=3, learning_rate=1e30, use_batch_norm=True)
     with pytest.raises(TrainingDiverged, match='at epoch 3, step'):
         train.main(script_args(model_dir, data_dir, 'last_weights'))
-    after = {name: data for name, data in contents(model_dir).items()
-             if name.startswith(('last_weights', 'best_weights', 'metrics_'))}
-    assert after == before
+    assert weights_and_metrics(model_dir) == before
 
 
 # ---------------------------------------------------------------------------------------------
