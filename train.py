@@ -77,7 +77,11 @@ def main(args):
 
 def how_to_resume(args, interruption):
     """What was saved before the signal, and the command that carries on from there."""
-    command = ['python', os.path.relpath(os.path.abspath(__file__)), '--model_dir', args.model_dir]
+    try:
+        script = os.path.relpath(os.path.abspath(__file__))  # as run from the current folder
+    except ValueError:  # Windows: the script is on another drive
+        script = os.path.abspath(__file__)
+    command = ['python', script, '--model_dir', args.model_dir]
     if args.data_dir != parser.get_default('data_dir'):
         command += ['--data_dir', args.data_dir]
     if interruption.last_epoch is None:

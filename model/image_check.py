@@ -6,8 +6,6 @@ that says what went wrong but not in which file. The scripts then call
 exactly as the input pipeline does, and turns the error into an InputError naming the
 file. This only runs after such an error, so training itself pays nothing for it.
 """
-import os
-
 from model.tf_compat import tf
 from model.utils import InputError, tf_error_reason
 
@@ -45,4 +43,3 @@ def raise_for_bad_image(error, filenames, data_dir):
     filename, problem = found
     raise InputError("{} {}: delete or replace it, or build {} again with python build_dataset.py "
                      "--overwrite".format(filename, problem, data_dir)) from error
-
