@@ -29,14 +29,14 @@ log = logging.getLogger(__name__)
 
 
 def has_weights(model_dir):
-    """True if model_dir already holds checkpoint files that training from scratch would overwrite.
+    """True if model_dir already holds checkpoints that training from scratch would overwrite.
 
-    Any trace counts, even a damaged one: better to ask for --restore_from than to overwrite.
+    Any checkpoint counts, even a damaged one or one its folder's state file does not name:
+    better to ask for --restore_from than to overwrite.
     """
     for weights_dir in WEIGHTS_DIRS:
         folder = os.path.join(model_dir, weights_dir)
-        if os.path.isdir(folder) and any(name == STATE_FILE or name.endswith('.index')
-                                         for name in os.listdir(folder)):
+        if os.path.isdir(folder) and any(name.endswith('.index') for name in os.listdir(folder)):
             return True
     return False
 
@@ -116,7 +116,7 @@ def find_checkpoint(restore_from, model_dir):
             checkpoint, skipped = latest_usable_checkpoint(path)
             if checkpoint is not None:
                 return checkpoint
-            if not skipped:
+            if not any(name.endswith('.index') for name in os.listdir(path)):
                 raise InputError("{} holds no checkpoint (no after-epoch-N.index): train first with "
                                  "python train.py --model_dir {}".format(path, model_dir))
             raise InputError("{} holds no usable checkpoint: {}. Restore from another folder "

@@ -230,6 +230,16 @@ def test_unreadable_checkpoint_state_file_uses_the_files_themselves(weights_dir,
     assert find_checkpoint(weights_dir, model_dir) == os.path.join(weights_dir, 'after-epoch-2')
 
 
+def test_a_state_file_without_checkpoints_is_not_weights(weights_dir):
+    for name in listing(weights_dir):
+        if name != 'checkpoint':
+            os.remove(os.path.join(weights_dir, name))
+    model_dir = os.path.dirname(weights_dir)
+    assert not has_weights(model_dir)  # train.py may start afresh: there is nothing to lose
+    with pytest.raises(InputError, match='holds no checkpoint .*train first'):
+        find_checkpoint(weights_dir, model_dir)
+
+
 def test_no_usable_checkpoint_is_a_clear_error(weights_dir):
     for epoch in (1, 2, 3):
         truncate(os.path.join(weights_dir, 'after-epoch-{}.data-00000-of-00001'.format(epoch)))
