@@ -323,17 +323,13 @@ def test_missing_best_weights_mean_no_best_so_far(trained, data_dir, tmp_path, c
     assert os.path.basename(find_checkpoint('best_weights', model_dir)) == 'after-epoch-3'
 
 
-@pytest.mark.parametrize('changes, reason', [
-    ({'num_channels': 8}, 'Assign requires shapes of both tensors to match'),
-    ({'use_batch_norm': False, 'image_size': 48}, 'Assign requires shapes of both tensors to match'),
-])
-def test_params_changed_since_the_weights_were_saved_is_explained(trained, data_dir, tmp_path, changes, reason):
+def test_params_changed_since_the_weights_were_saved_is_explained(trained, data_dir, tmp_path):
     model_dir = copy_of(trained, tmp_path)
     before = weights_and_metrics(model_dir)
-    write_params(model_dir, num_epochs=3, **changes)
+    write_params(model_dir, num_epochs=3, num_channels=8)
     checkpoint = os.path.join(model_dir, 'last_weights', 'after-epoch-2')
-    pattern = '{} does not fit the model that params.json describes \\({}.*\\): use the params.json'.format(
-        re.escape(checkpoint), reason)
+    pattern = ('{} does not fit the model that params.json describes \\(Assign requires shapes of both tensors '
+               'to match.*\\): use the params.json'.format(re.escape(checkpoint)))
     with pytest.raises(InputError, match=pattern) as e:
         train.main(script_args(model_dir, data_dir, 'last_weights'))
     assert '\n' not in str(e.value)
