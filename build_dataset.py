@@ -36,6 +36,9 @@ SIZE = 64
 # Quality of the JPEG files written (model/image_resize.py uses the same for new photos).
 JPEG_QUALITY = 95
 SPLITS = ('train_signs', 'dev_signs', 'test_signs')
+# Largest image decoded in full (a 6000x4000 photo). A JPEG decodes at 1/8 scale and stays far below;
+# a PNG cannot, and one of 12000x12000 would take 0.8 GB in each worker. PIL itself refuses 179 M pixels.
+MAX_DECODED_PIXELS = 24_000_000
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--data_dir', default=None,
@@ -57,12 +60,15 @@ def resize_image(filename, size=SIZE):
 
     predict.py and export.py do the same steps inside the TensorFlow graph
     (model/image_resize.py); tests/test_predict.py checks both give the same pixels.
-    Raises what PIL raises on a file it cannot read.
+    Raises what PIL raises on a file it cannot read, and ValueError on one too large to decode.
     """
     with Image.open(filename) as image:
         # JPEG can decode straight at 1/2, 1/4 or 1/8 scale (still at least `size`):
         # for 3000x3000 photos that is most of the work saved.
         image.draft('RGB', (size, size))
+        if image.width * image.height > MAX_DECODED_PIXELS:
+            raise ValueError('too large to decode: {}x{} pixels (the limit is {} million); make it smaller first'.format(
+                image.width, image.height, MAX_DECODED_PIXELS // 1_000_000))
         # Photos from phones are often stored sideways with an EXIF note to rotate them.
         image = ImageOps.exif_transpose(image).convert('RGB')
         # Use bilinear interpolation instead of the default "nearest neighbor" method

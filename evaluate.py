@@ -4,6 +4,7 @@ import logging
 import os
 
 from model.evaluation import evaluate
+from model.image_check import DATA_ERRORS, raise_for_bad_image
 from model.input_fn import input_fn, list_images
 from model.model_fn import model_fn
 from model.tf_compat import tf
@@ -47,7 +48,12 @@ def main(args):
         model_spec = model_fn('eval', test_inputs, params, reuse=False)
 
         logging.info("Starting evaluation")
-        return evaluate(model_spec, args.model_dir, params, args.restore_from)
+        try:
+            return evaluate(model_spec, args.model_dir, params, args.restore_from)
+        except DATA_ERRORS as error:
+            # Which file could tf.data not read? Only looked for now that something failed.
+            raise_for_bad_image(error, test_filenames, args.data_dir)
+            raise
 
 
 if __name__ == '__main__':

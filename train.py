@@ -2,9 +2,12 @@
 import argparse
 import logging
 import os
+import shlex
 
 from model.checkpoints import has_weights
+from model.image_check import DATA_ERRORS, raise_for_bad_image
 from model.input_fn import input_fn, list_images
+from model.interrupts import Interrupted
 from model.model_fn import model_fn
 from model.tf_compat import tf
 from model.training import train_and_evaluate
@@ -61,7 +64,37 @@ def main(args):
 
         # Train the model
         logging.info("Starting training for {} epoch(s)".format(params.num_epochs))
-        train_and_evaluate(train_model_spec, eval_model_spec, args.model_dir, params, args.restore_from)
+        try:
+            train_and_evaluate(train_model_spec, eval_model_spec, args.model_dir, params, args.restore_from)
+        except DATA_ERRORS as error:
+            # Which file could tf.data not read? Only looked for now that something failed.
+            raise_for_bad_image(error, train_filenames + eval_filenames, args.data_dir)
+            raise
+        except Interrupted as interruption:
+            raise Interrupted(interruption.signum, interruption.last_epoch,
+                              how_to_resume(args, interruption)) from None
+
+
+def how_to_resume(args, interruption):
+    """What was saved before the signal, and the command that carries on from there."""
+    try:
+        script = os.path.relpath(os.path.abspath(__file__))  # as run from the current folder
+    except ValueError:  # Windows: the script is on another drive
+        script = os.path.abspath(__file__)
+    command = ['python', script, '--model_dir', args.model_dir]
+    if args.data_dir != parser.get_default('data_dir'):
+        command += ['--data_dir', args.data_dir]
+    if interruption.last_epoch is None:
+        # Nothing new saved: the same command again (with the same --restore_from, if any).
+        if args.restore_from is not None:
+            command += ['--restore_from', args.restore_from]
+        return "Stopped by {} before this run finished an epoch: nothing new was saved.\nStart again with: {}".format(
+            interruption.signal_name, shlex.join(command))
+    last_weights = os.path.join(args.model_dir, 'last_weights')
+    command += ['--restore_from', last_weights]
+    return "Stopped by {}: the last finished epoch is {} (saved in {}).\nResume with: {}".format(
+        interruption.signal_name, interruption.last_epoch,
+        os.path.join(last_weights, 'after-epoch-{}'.format(interruption.last_epoch)), shlex.join(command))
 
 
 if __name__ == '__main__':

@@ -2,7 +2,7 @@
 import logging
 import os
 
-from model.checkpoints import find_checkpoint
+from model.checkpoints import find_checkpoint, restore_weights
 from model.tf_compat import tf
 from model.utils import save_dict_to_json
 
@@ -80,7 +80,7 @@ def evaluate(model_spec, model_dir, params, restore_from):
         # Reload weights from the weights subdirectory
         save_path = find_checkpoint(restore_from, model_dir)
         logging.info("Restoring parameters from {}".format(save_path))
-        saver.restore(sess, save_path)
+        restore_weights(saver, sess, save_path)
 
         # Evaluate
         num_steps = num_steps_for(params.eval_size, params.batch_size)

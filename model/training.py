@@ -5,8 +5,10 @@ import os
 
 from tqdm import trange
 
-from model.checkpoints import epoch_of, find_checkpoint, recover_saver_history
+from model.checkpoints import (epoch_of, find_checkpoint, latest_usable_checkpoint,
+                               recover_saver_history, remove_partial_saves, restore_weights)
 from model.evaluation import evaluate_sess, format_metrics, num_steps_for
+from model.interrupts import SignalGuard
 from model.tf_compat import tf
 from model.utils import InputError, read_json, save_dict_to_json
 
@@ -63,13 +65,53 @@ def train_sess(sess, model_spec, num_steps, writer, params, epoch=None):
     logging.info("- Train metrics: " + format_metrics(metrics_val))
 
 
-def best_accuracy_so_far(model_dir):
-    """The eval accuracy of the best weights already in model_dir, so a resumed run keeps that bar (0 if none)."""
-    json_path = os.path.join(model_dir, 'metrics_eval_best_weights.json')
-    if not os.path.isfile(json_path):
-        return 0.0
-    return float(read_json(json_path).get('accuracy', 0.0))
+# --- Resuming: the accuracy the best weights already saved have to be beaten by -------------------
 
+def best_accuracy_so_far(sess, saver, eval_model_spec, model_dir, params):
+    """The eval accuracy of the best weights already in model_dir, so a resumed run keeps that bar.
+
+    It is read from metrics_eval_best_weights.json when that file is whole and is about the
+    epoch of the best checkpoint. Otherwise (damaged, or the run was killed between saving
+    the weights and their metrics) the best weights are evaluated again on the dev set and
+    the file is written anew. This loads the best weights into `sess`: call it before
+    restoring the weights to resume from (`saver` restores them). Without usable best
+    weights, the bar is 0.
+    """
+    best_dir = os.path.join(model_dir, 'best_weights')
+    json_path = os.path.join(model_dir, 'metrics_eval_best_weights.json')
+    checkpoint = latest_usable_checkpoint(best_dir)[0] if os.path.isdir(best_dir) else None
+    if checkpoint is None:
+        if os.path.exists(best_dir) or os.path.exists(json_path):
+            logging.warning("No usable checkpoint in %s: the first epoch of this run becomes the best", best_dir)
+        return 0.0
+    problem = _best_metrics_problem(json_path, epoch_of(checkpoint))
+    if problem is None:
+        return float(read_json(json_path)['accuracy'])
+
+    logging.warning("%s %s: evaluating %s on the dev set again to know the accuracy to beat",
+                    json_path, problem, checkpoint)
+    restore_weights(saver, sess, checkpoint)
+    metrics = evaluate_sess(sess, eval_model_spec, num_steps_for(params.eval_size, params.batch_size))
+    metrics['epoch'] = epoch_of(checkpoint)
+    save_dict_to_json(metrics, json_path)
+    logging.info("- Best weights re-evaluated (%s): %s", os.path.basename(checkpoint), format_metrics(metrics))
+    return metrics['accuracy']
+
+
+def _best_metrics_problem(json_path, epoch):
+    """None if json_path holds the metrics of epoch `epoch`, else what is wrong with it."""
+    try:
+        metrics = read_json(json_path, 'metrics file')
+    except InputError as e:
+        return 'cannot be used ({})'.format(e)
+    if not isinstance(metrics, dict) or not isinstance(metrics.get('accuracy'), (int, float)):
+        return 'holds no accuracy'
+    if metrics.get('epoch') != epoch:
+        return 'is about epoch {}, not {} as the best weights are'.format(metrics.get('epoch'), epoch)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
 
 def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, restore_from=None):
     """Train the model and evaluate every epoch.
@@ -93,22 +135,26 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
     begin_at_epoch = 0
     best_eval_acc = 0.0
 
-    with tf.Session() as sess:
+    # Ctrl-C or SIGTERM stops training with Interrupted, but never in the middle of saving an epoch.
+    with SignalGuard() as guard, tf.Session() as sess:
         # Initialize model variables
         sess.run(train_model_spec['variable_init_op'])
 
         # Reload weights from directory if specified
         if restore_from is not None:
+            for folder in (last_weights_dir, best_weights_dir):
+                remove_partial_saves(folder)
             checkpoint = find_checkpoint(restore_from, model_dir)
-            logging.info("Restoring parameters from {}".format(checkpoint))
-            last_saver.restore(sess, checkpoint)
             begin_at_epoch = epoch_of(checkpoint)
-            best_eval_acc = best_accuracy_so_far(model_dir)
-            recover_saver_history(last_saver, last_weights_dir)
-            recover_saver_history(best_saver, best_weights_dir)
             if begin_at_epoch >= params.num_epochs:
                 raise InputError("{} was saved after epoch {}, and num_epochs in params.json is {}: raise "
                                  "num_epochs to train further".format(checkpoint, begin_at_epoch, params.num_epochs))
+            # Before restoring `checkpoint`: this may load the best weights to evaluate them again.
+            best_eval_acc = best_accuracy_so_far(sess, last_saver, eval_model_spec, model_dir, params)
+            logging.info("Restoring parameters from {}".format(checkpoint))
+            restore_weights(last_saver, sess, checkpoint)
+            recover_saver_history(last_saver, last_weights_dir)
+            recover_saver_history(best_saver, best_weights_dir)
 
         # For tensorboard (takes care of writing summaries to files)
         train_writer = tf.summary.FileWriter(os.path.join(model_dir, 'train_summaries'), sess.graph)
@@ -126,25 +172,42 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
             metrics = evaluate_sess(sess, eval_model_spec, num_steps, eval_writer)
             metrics['epoch'] = epoch + 1
 
-            # Save weights
-            last_save_path = os.path.join(last_weights_dir, 'after-epoch')
-            last_saver.save(sess, last_save_path, global_step=epoch + 1)
-            # Save latest eval metrics in a json file in the model directory
-            last_json_path = os.path.join(model_dir, "metrics_eval_last_weights.json")
-            save_dict_to_json(metrics, last_json_path)
-
-            # If best_eval, best_save_path
-            eval_acc = metrics['accuracy']
-            if eval_acc >= best_eval_acc:
-                # Store new best accuracy
-                best_eval_acc = eval_acc
-                # Save weights
-                best_save_path = os.path.join(best_weights_dir, 'after-epoch')
-                best_save_path = best_saver.save(sess, best_save_path, global_step=epoch + 1)
-                logging.info("- Found new best accuracy, saving in {}".format(best_save_path))
-                # Save best eval metrics in a json file in the model directory
-                best_json_path = os.path.join(model_dir, "metrics_eval_best_weights.json")
-                save_dict_to_json(metrics, best_json_path)
+            # A signal that arrives while the epoch is being saved waits until all its files are written.
+            with guard.deferred():
+                best_eval_acc = save_epoch(sess, last_saver, best_saver, model_dir, metrics, best_eval_acc)
+                # The summaries of a finished epoch reach the disk with its weights (an interrupted
+                # epoch's do not: resuming runs those steps again).
+                train_writer.flush()
+                guard.last_epoch = epoch + 1
 
         train_writer.close()
         eval_writer.close()
+
+
+def save_epoch(sess, last_saver, best_saver, model_dir, metrics, best_eval_acc):
+    """Save the weights and eval metrics of the epoch `metrics['epoch']`; returns the best accuracy so far.
+
+    The weights go to last_weights/ and, if the accuracy is at least the best so far,
+    to best_weights/; each is followed by its metrics file.
+    """
+    epoch = metrics['epoch']
+    # Save weights
+    last_save_path = os.path.join(model_dir, 'last_weights', 'after-epoch')
+    last_saver.save(sess, last_save_path, global_step=epoch)
+    # Save latest eval metrics in a json file in the model directory
+    last_json_path = os.path.join(model_dir, "metrics_eval_last_weights.json")
+    save_dict_to_json(metrics, last_json_path)
+
+    # If best_eval, best_save_path
+    eval_acc = metrics['accuracy']
+    if eval_acc >= best_eval_acc:
+        # Store new best accuracy
+        best_eval_acc = eval_acc
+        # Save weights
+        best_save_path = os.path.join(model_dir, 'best_weights', 'after-epoch')
+        best_save_path = best_saver.save(sess, best_save_path, global_step=epoch)
+        logging.info("- Found new best accuracy, saving in {}".format(best_save_path))
+        # Save best eval metrics in a json file in the model directory
+        best_json_path = os.path.join(model_dir, "metrics_eval_best_weights.json")
+        save_dict_to_json(metrics, best_json_path)
+    return best_eval_acc

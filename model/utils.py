@@ -5,6 +5,7 @@ Nothing here imports TensorFlow, so scripts that only read files stay quick.
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
 
@@ -132,7 +133,10 @@ class Params():
             if key in PARAMS_SPEC:
                 value = _check_value(key, value, json_path)
             elif key not in RUNTIME_KEYS:
-                logging.warning("%s: unknown key '%s' is not used by this code (a typo?)", json_path, key)
+                # A named logger: logging.warning() itself would add a second handler to the root
+                # logger when none is set yet, and every later line would be printed twice.
+                logging.getLogger(__name__).warning(
+                    "%s: unknown key '%s' is not used by this code (a typo?)", json_path, key)
             self.__dict__[key] = value
 
     @property
@@ -214,13 +218,41 @@ def save_dict_to_json(d, json_path):
         raise
 
 
+def tf_error_reason(message):
+    """The line of a TensorFlow error message that says what went wrong.
+
+    Graph-mode messages are framed: 'Graph execution error:', where the op was defined,
+    the reason, then '[[{{node ...}}]]' and often a stack trace. The reason is the line
+    just before the first '[[' line (or the first line, for a message without framing).
+    """
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    for before, line in zip(lines, lines[1:]):
+        if line.startswith('[['):
+            return before[:300]
+    return (lines or ['unknown error'])[0][:300]
+
+
 def run_script(main, args):
-    """Run a script's main(args); an InputError becomes one line on stderr and exit status 2."""
+    """Run a script's main(args), turning the errors a user can act on into one clear message.
+
+    An InputError becomes one line "Error: ..." and exit status 2. Ctrl-C (or SIGTERM
+    during training, see model/interrupts.py) prints what the script says about it, no
+    traceback, and exits with the status a shell gives a process stopped by that signal:
+    130 for SIGINT, 143 for SIGTERM.
+    """
     try:
         main(args)
     except InputError as e:
-        if any(getattr(h, _HANDLER_TAG, False) for h in logging.getLogger().handlers):
-            logging.error('Error: %s', e)  # to the terminal and to the run's log file
-        else:
-            print('Error: {}'.format(e), file=sys.stderr)
+        _report('Error: {}'.format(e))
         raise SystemExit(2) from None
+    except KeyboardInterrupt as e:
+        _report(str(e) or 'Interrupted.')
+        raise SystemExit(128 + getattr(e, 'signum', signal.SIGINT)) from None
+
+
+def _report(message):
+    """To the terminal, and to the run's log file once set_logger has set one."""
+    if any(getattr(h, _HANDLER_TAG, False) for h in logging.getLogger().handlers):
+        logging.error(message)
+    else:
+        print(message, file=sys.stderr)
