@@ -235,6 +235,28 @@ def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False
     return counts
 
 
+def write_synthetic(data_dir):
+    """Write the synthetic raw set into data_dir (see synthetic_signs.py).
+
+    A new data_dir is written under a temporary name and renamed when complete, so an
+    interrupted run leaves nothing that a second run would refuse to write over.
+    """
+    from synthetic_signs import write_synthetic_signs
+    logging.info("Writing a synthetic SIGNS dataset into {}".format(data_dir))
+    progress = lambda jobs: tqdm(jobs, desc='synthetic', disable=None)
+    try:
+        if os.path.exists(data_dir):
+            write_synthetic_signs(data_dir, progress=progress)
+            return
+        parent = os.path.dirname(os.path.abspath(data_dir))
+        os.makedirs(parent, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix='.synthetic-', dir=parent) as tmp_dir:
+            write_synthetic_signs(os.path.join(tmp_dir, 'raw'), progress=progress)
+            os.rename(os.path.join(tmp_dir, 'raw'), data_dir)
+    except FileExistsError as e:
+        raise InputError(str(e)) from None
+
+
 def main(args):
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     data_dir = args.data_dir or ('data/SYNTHETIC_SIGNS' if args.synthetic else 'data/SIGNS')
@@ -242,12 +264,7 @@ def main(args):
         raise InputError("--size, --num_labels and --jobs must be positive")
     check_output_dir(args.output_dir, args.overwrite)
     if args.synthetic:
-        from synthetic_signs import write_synthetic_signs
-        logging.info("Writing a synthetic SIGNS dataset into {}".format(data_dir))
-        try:
-            write_synthetic_signs(data_dir, progress=lambda it, **kw: tqdm(it, desc='synthetic', disable=None, **kw))
-        except FileExistsError as e:
-            raise InputError(str(e)) from None
+        write_synthetic(data_dir)
     build(data_dir, args.output_dir, args.size, args.num_labels, args.jobs, args.overwrite)
     logging.info("Done building dataset")
 

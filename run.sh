@@ -19,10 +19,17 @@ if [ ! -d "$data_dir/train_signs" ]; then
     fi
 fi
 
-if [ -d "$model_dir/best_weights" ]; then
-    echo "$model_dir is already trained: evaluating it again (delete its last_weights/ and best_weights/ to retrain)"
-else
+# The epoch of the newest checkpoint in last_weights/ (empty if none): an interrupted run resumes,
+# a finished one is only evaluated again.
+last_epoch=$(ls "$model_dir/last_weights" 2>/dev/null | sed -n 's/^after-epoch-\([0-9]*\)\.index$/\1/p' | sort -n | tail -n 1)
+num_epochs=$($py -c 'import json, sys; print(json.load(open(sys.argv[1]))["num_epochs"])' "$model_dir/params.json")
+if [ -z "$last_epoch" ]; then
     $py train.py --model_dir "$model_dir" --data_dir "$data_dir"
+elif [ "$last_epoch" -lt "$num_epochs" ]; then
+    echo "$model_dir stopped after epoch $last_epoch of $num_epochs: resuming"
+    $py train.py --model_dir "$model_dir" --data_dir "$data_dir" --restore_from "$model_dir/last_weights"
+else
+    echo "$model_dir is already trained: evaluating it again (delete its last_weights/ and best_weights/ to retrain)"
 fi
 $py evaluate.py --model_dir "$model_dir" --data_dir "$data_dir"
 

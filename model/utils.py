@@ -55,7 +55,7 @@ PARAMS_SPEC = {
 RUNTIME_KEYS = ('train_size', 'eval_size')
 
 
-def _check_value(key, value, json_path):
+def check_param_value(key, value, json_path):
     """Raise InputError if `value` does not have the type and range PARAMS_SPEC asks for."""
     expected, default = PARAMS_SPEC[key][:2]
     if value is None and default is None:  # an optional key left unset (Params.save writes it as null)
@@ -131,7 +131,7 @@ class Params():
                 json_path, type(params).__name__))
         for key, value in params.items():
             if key in PARAMS_SPEC:
-                value = _check_value(key, value, json_path)
+                value = check_param_value(key, value, json_path)
             elif key not in RUNTIME_KEYS:
                 # A named logger: logging.warning() itself would add a second handler to the root
                 # logger when none is set yet, and every later line would be printed twice.

@@ -16,8 +16,8 @@ import itertools
 import json
 import os
 
-# _check_value: the same type and range checks (and messages) as a params.json gets.
-from model.utils import PARAMS_SPEC, InputError, Params, _check_value, read_json, save_dict_to_json
+# check_param_value: the same type and range checks (and messages) as a params.json gets.
+from model.utils import PARAMS_SPEC, InputError, Params, check_param_value, read_json, save_dict_to_json
 
 SEARCH_FILE = 'search.json'
 # The section of search.json that holds Slurm resources (see search/slurm.py), not a hyperparameter.
@@ -63,7 +63,7 @@ def read_search(parent_dir):
         if not isinstance(values, list) or not values:
             raise InputError("{}: '{}' must be a non-empty list of values, such as [{}], got {}".format(
                 json_path, key, json.dumps(values), json.dumps(values)))
-        grid[key] = [_check_value(key, value, json_path) for value in values]
+        grid[key] = [check_param_value(key, value, json_path) for value in values]
         names = [format_value(value) for value in grid[key]]
         for name in names:
             if names.count(name) > 1:
