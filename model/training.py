@@ -7,6 +7,7 @@ from tqdm import trange
 
 from model.checkpoints import epoch_of, find_checkpoint, recover_saver_history
 from model.evaluation import evaluate_sess, format_metrics, num_steps_for
+from model.session_config import session_config
 from model.tf_compat import tf
 from model.utils import InputError, read_json, save_dict_to_json
 
@@ -93,7 +94,7 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
     begin_at_epoch = 0
     best_eval_acc = 0.0
 
-    with tf.Session() as sess:
+    with tf.Session(config=session_config(params)) as sess:
         # Initialize model variables
         sess.run(train_model_spec['variable_init_op'])
 

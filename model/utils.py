@@ -44,7 +44,14 @@ PARAMS_SPEC = {
     'num_labels': (int, REQUIRED, "number of classes"),
     'num_parallel_calls': (int, REQUIRED, "threads decoding and augmenting images in tf.data"),
     'save_summary_steps': (int, REQUIRED, "write training summaries every this many steps"),
+    # Speed settings (see benchmarks/README.md for what each was measured to do). They never change results.
+    'cache_images': (bool, True, "keep the decoded images in memory after the first epoch (off if they do not fit in RAM)"),
+    'intra_op_threads': (int, 0, "threads one op may use; 0: one per core"),
+    'inter_op_threads': (int, 0, "ops run at the same time; 0: one per core"),
+    'xla_jit': (bool, False, "XLA auto-clustering of the graph (changes the floating-point results slightly)"),
 }
+# Keys where 0 is a meaningful value ("let TensorFlow choose") rather than a mistake.
+ZERO_MEANS_DEFAULT = ('intra_op_threads', 'inter_op_threads')
 # Keys the scripts add at run time (the sizes of the splits); not for params.json.
 RUNTIME_KEYS = ('train_size', 'eval_size')
 
@@ -59,7 +66,9 @@ def _check_value(key, value, json_path):
         hint = ' (remove the quotes)' if isinstance(value, str) else ''
         raise InputError("{}: '{}' must be {}, got {!r}{}".format(
             json_path, key, _TYPE_NAMES[expected], value, hint))
-    if expected in (int, float) and value <= 0:
+    if key in ZERO_MEANS_DEFAULT and value < 0:
+        raise InputError("{}: '{}' must be 0 (TensorFlow chooses) or more, got {!r}".format(json_path, key, value))
+    if expected in (int, float) and value <= 0 and key not in ZERO_MEANS_DEFAULT:
         raise InputError("{}: '{}' must be positive, got {!r}".format(json_path, key, value))
     if key == 'bn_momentum' and not value < 1:
         raise InputError("{}: 'bn_momentum' must be below 1, got {!r}".format(json_path, value))
