@@ -73,7 +73,7 @@ def train_dataset(filenames, labels, params):
             .prefetch(1))
 
 
-def build_model(params):
+def build_model(params, train_size):
     """model_fn's baseline: 4 x (3x3 conv, batch norm, relu, 2x2 max pool), dense, batch norm, relu, dense."""
     layers = keras.layers
     c = params['num_channels']
@@ -89,7 +89,11 @@ def build_model(params):
         out = layers.BatchNormalization(momentum=params['bn_momentum'], epsilon=1e-3)(out)
     logits = layers.Dense(params['num_labels'])(layers.ReLU()(out))
     model = keras.Model(inputs, logits)
-    model.compile(optimizer=keras.optimizers.Adam(params['learning_rate']),
+    learning_rate = params['learning_rate']
+    if params.get('use_cosine_decay'):  # model_fn's learning_rate_schedule
+        steps_per_epoch = -(-train_size // params['batch_size'])
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, params['num_epochs'] * steps_per_epoch)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=['accuracy'])
     return model
@@ -112,7 +116,7 @@ def main(args):
         params = json.load(f)
     keras.utils.set_random_seed(SEED)
     filenames, labels = list_images(os.path.join(args.data_dir, 'train_signs'))
-    model = build_model(params)
+    model = build_model(params, len(filenames))
     timer = EpochTimer()
     history = model.fit(train_dataset(filenames, labels, params), epochs=args.epochs, shuffle=False,
                         verbose=0, callbacks=[timer])
