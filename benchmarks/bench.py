@@ -77,10 +77,17 @@ def build_data(work_dir, num_train, num_test):
     return data
 
 
-def keras_env():
-    """Our environment without TF_USE_LEGACY_KERAS, which would make tf.keras Keras 2."""
+def keras_env(onednn):
+    """Our environment without TF_USE_LEGACY_KERAS (it would make tf.keras Keras 2), oneDNN as given.
+
+    onednn: the TF_ENABLE_ONEDNN_OPTS our own process ran with (model/tf_compat.py sets it),
+    so that both sides use the same kernels; None leaves TensorFlow's default, as a Keras
+    user gets it out of the box.
+    """
     env = dict(os.environ)
     env.pop('TF_USE_LEGACY_KERAS', None)
+    if onednn is not None:
+        env['TF_ENABLE_ONEDNN_OPTS'] = onednn
     return env
 
 
@@ -186,8 +193,11 @@ def main(args):
         graph = run_worker('graph_worker.py', '--data_dir', data_dir, '--params', params_path,
                            '--rounds', str(size['rounds']))
         print("TensorFlow {}".format(graph['tf_version']))
-        keras = run_worker('keras_worker.py', '--data_dir', data_dir, '--params', params_path,
-                           '--epochs', str(size['rounds'] + 1), env=keras_env())
+        keras_args = ('--data_dir', data_dir, '--params', params_path, '--epochs', str(size['rounds'] + 1))
+        keras = run_worker('keras_worker.py', *keras_args, env=keras_env(graph['onednn']))
+        keras_default = None
+        if not args.quick and 'TF_ENABLE_ONEDNN_OPTS' not in os.environ:
+            keras_default = run_worker('keras_worker.py', *keras_args, env=keras_env(None))
         jpeg = run_worker('jpeg_worker.py', '--work_dir', work_dir, '--num_images', str(size['photos']),
                           '--side', str(size['photo_side']))
         model_dir = os.path.join(work_dir, 'train_{}'.format(int(time.time())))
@@ -220,9 +230,15 @@ def main(args):
     print("Training set: {} images of 64x64, batch {}; eval set: {} images; base model{}".format(
         graph['train_size'], graph['batch_size'], graph['eval_size'],
         ' with ' + ', '.join(args.set) if args.set else ''))
-    print("1. Epoch time (median of {}, after a warm-up epoch): ours {:.2f} s, Keras {} model.fit {:.2f} s".format(
-        len(graph['ours_train']), median['ours_train'], keras['keras_version'], keras_epoch))
+    print("1. Epoch time (median of {}, after a warm-up epoch): ours {:.2f} s, Keras {} model.fit {:.2f} s "
+          "(jit_compile {}; both with TF_ENABLE_ONEDNN_OPTS={})".format(
+              len(graph['ours_train']), median['ours_train'], keras['keras_version'], keras_epoch,
+              keras['jit_compile'], graph['onednn']))
     print("   (every epoch, s) ours: {}; Keras: {}".format(fmt(graph['ours_train']), fmt(keras['keras_train'])))
+    if keras_default:
+        print("   Keras out of the box (TensorFlow's default oneDNN setting): {:.2f} s ({}), ours/that {:.3f}".format(
+            statistics.median(keras_default['keras_train']), fmt(keras_default['keras_train']),
+            median['ours_train'] / statistics.median(keras_default['keras_train'])))
     print("2. Input pipeline: train epoch {:.2f} s vs {:.2f} s from memory ({:.3f}); "
           "eval {:.3f} s vs {:.3f} s ({:.3f})".format(median['ours_train'], median['memory_train'], train_overhead,
                                                      median['ours_eval'], median['memory_eval'], eval_overhead))

@@ -158,7 +158,8 @@ def main(args):
 
     result = dict(times, train_size=params.train_size, eval_size=params.eval_size, batch_size=params.batch_size,
                   flops_per_step=flops_per_step(params), peak_gflops=peak_gflops(params, args.matmul_size),
-                  matmul_size=args.matmul_size, tf_version=tf.__version__, cpu_seconds=time.process_time())
+                  matmul_size=args.matmul_size, tf_version=tf.__version__,
+                  onednn=os.environ.get('TF_ENABLE_ONEDNN_OPTS'), cpu_seconds=time.process_time())
     print(json.dumps(result))
 
 

@@ -4,8 +4,8 @@ Run by bench.py in its own process, with TF_USE_LEGACY_KERAS removed from the en
 (that variable turns tf.keras into Keras 2 for the whole process); prints one JSON line.
     python benchmarks/keras_worker.py --data_dir DIR --params PARAMS_JSON [--epochs 6]
 
-Keras runs as a user would run it: TF2 eager, `fit` compiling the training step with its
-defaults (`jit_compile='auto'`, which is XLA on TensorFlow when the model allows it).
+Keras runs as a user would run it: TF2 eager, `fit` compiling the training step into a
+tf.function with its defaults (`jit_compile='auto'`: the JSON says what Keras made of it).
 The pipeline is input_fn's, written again with TF2 names (model/input_fn.py cannot be
 imported here: it sets TensorFlow up for TF1 graph code): decode and resize, cached in
 memory if cache_images, the same seeded shuffle and stateless augmentation, the same
@@ -121,7 +121,8 @@ def main(args):
     history = model.fit(train_dataset(filenames, labels, params), epochs=args.epochs, shuffle=False,
                         verbose=0, callbacks=[timer])
     print(json.dumps({'keras_train': timer.times[1:], 'warmup': timer.times[0], 'keras_version': keras.__version__,
-                      'final_accuracy': history.history['accuracy'][-1]}))
+                      'jit_compile': bool(model.jit_compile), 'final_accuracy': history.history['accuracy'][-1],
+                      'onednn': os.environ.get('TF_ENABLE_ONEDNN_OPTS', '(TensorFlow default)')}))
 
 
 if __name__ == '__main__':
