@@ -36,6 +36,8 @@ from model.utils import Params  # noqa: E402
 parser = argparse.ArgumentParser()
 parser.add_argument('--data_dir', required=True, help="A built dataset (train_signs/ and dev_signs/)")
 parser.add_argument('--rounds', type=int, default=5, help="Timed epochs of each kind, after one warm-up epoch")
+parser.add_argument('--ours_only', action='store_true',
+                    help="Only our epochs: no in-memory reference, FLOPs or peak (benchmarks/levers.py)")
 parser.add_argument('--matmul_size', type=int, default=2048, help="Side of the matrices of the peak measurement")
 parser.add_argument('--params', required=True, help="The params.json of the model (bench.py passes the base model's)")
 
@@ -53,7 +55,7 @@ def decoded(filenames, labels, params):
 
 def in_memory_inputs(images, labels, batch_size):
     """An initializable iterator over batches already in memory: the pipeline that costs nothing."""
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size).cache().prefetch(1)
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(batch_size).prefetch(1)
     iterator = tf.data.make_initializable_iterator(dataset)
     images, labels = iterator.get_next()
     return {'images': images, 'labels': labels, 'iterator_init_op': iterator.initializer}
@@ -136,30 +138,31 @@ def main(args):
     train_files, train_labels = list_images(os.path.join(args.data_dir, 'train_signs'), params.num_labels)
     eval_files, eval_labels = list_images(os.path.join(args.data_dir, 'dev_signs'), params.num_labels)
     params.train_size, params.eval_size = len(train_files), len(eval_files)
-    train_images, train_image_labels = decoded(train_files, train_labels, params)
-    eval_images, eval_image_labels = decoded(eval_files, eval_labels, params)
-
     with tempfile.TemporaryDirectory() as tmp:
-        ours = Runner(lambda: input_fn(True, train_files, train_labels, params),
-                      lambda: input_fn(False, eval_files, eval_labels, params),
-                      params, os.path.join(tmp, 'ours'))
-        memory = Runner(lambda: in_memory_inputs(train_images, train_image_labels, params.batch_size),
-                        lambda: in_memory_inputs(eval_images, eval_image_labels, params.batch_size),
-                        params, os.path.join(tmp, 'memory'))
-        times = {'ours_train': [], 'memory_train': [], 'ours_eval': [], 'memory_eval': []}
+        runners = {'ours': Runner(lambda: input_fn(True, train_files, train_labels, params),
+                                  lambda: input_fn(False, eval_files, eval_labels, params),
+                                  params, os.path.join(tmp, 'ours'))}
+        if not args.ours_only:
+            train_images, train_image_labels = decoded(train_files, train_labels, params)
+            eval_images, eval_image_labels = decoded(eval_files, eval_labels, params)
+            runners['memory'] = Runner(lambda: in_memory_inputs(train_images, train_image_labels, params.batch_size),
+                                       lambda: in_memory_inputs(eval_images, eval_image_labels, params.batch_size),
+                                       params, os.path.join(tmp, 'memory'))
+        times = {'{}_{}'.format(name, kind): [] for name in runners for kind in ('train', 'eval')}
         for round_index in range(args.rounds + 1):  # round 0 is the warm-up: fills caches, first-run costs
-            measured = {'ours_train': ours.train_epoch(), 'memory_train': memory.train_epoch(),
-                        'ours_eval': ours.eval_epoch(), 'memory_eval': memory.eval_epoch()}
-            if round_index > 0:
-                for key, value in measured.items():
-                    times[key].append(value)
-        ours.sess.close()
-        memory.sess.close()
+            for name, runner in runners.items():
+                for kind, run_epoch in (('train', runner.train_epoch), ('eval', runner.eval_epoch)):
+                    seconds = run_epoch()
+                    if round_index > 0:
+                        times['{}_{}'.format(name, kind)].append(seconds)
+        for runner in runners.values():
+            runner.sess.close()
 
     result = dict(times, train_size=params.train_size, eval_size=params.eval_size, batch_size=params.batch_size,
-                  flops_per_step=flops_per_step(params), peak_gflops=peak_gflops(params, args.matmul_size),
-                  matmul_size=args.matmul_size, tf_version=tf.__version__,
-                  onednn=os.environ.get('TF_ENABLE_ONEDNN_OPTS'), cpu_seconds=time.process_time())
+                  tf_version=tf.__version__, onednn=os.environ.get('TF_ENABLE_ONEDNN_OPTS'))
+    if not args.ours_only:
+        result.update(flops_per_step=flops_per_step(params), matmul_size=args.matmul_size,
+                      peak_gflops=peak_gflops(params, args.matmul_size))
     print(json.dumps(result))
 
 

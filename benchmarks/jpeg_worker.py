@@ -37,7 +37,7 @@ def write_photo(task):
     path, side, seed = task
     rng = np.random.default_rng(seed)
     coarse = Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).resize((side, side), Image.BICUBIC)
-    grain = rng.normal(0, 6, (side, side, 1)).astype(np.int16)
+    grain = rng.normal(0, 2, (side, side, 1)).astype(np.int16)
     pixels = np.clip(np.asarray(coarse, dtype=np.int16) + grain, 0, 255).astype(np.uint8)
     Image.fromarray(pixels).save(path, quality=90)
 

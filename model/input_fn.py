@@ -80,6 +80,18 @@ def train_preprocess(image, label, seed, use_random_flip):
     return image, label
 
 
+def _fixed_settings(dataset):
+    """The dataset with tf.data's autotuning off: our parallelism and prefetch depth are set by hand.
+
+    With autotuning on (TensorFlow's default), its background thread made iterator_init_op
+    wait up to a second for the previous iterator to shut down, in about half of the
+    epochs: more than the epoch's whole input pipeline costs (see benchmarks/README.md).
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
 def _decoded_once(dataset, parse_fn, num_samples, params):
     """Every image of `dataset` decoded, as one (images, labels) pair of tensors, decoded in the first epoch only.
 
@@ -93,7 +105,7 @@ def _decoded_once(dataset, parse_fn, num_samples, params):
                .batch(num_samples)  # the whole set as one element
                .cache()
                .repeat())
-    return tf.data.make_one_shot_iterator(decoded).get_next()
+    return tf.data.make_one_shot_iterator(_fixed_settings(decoded)).get_next()
 
 
 def input_fn(is_training, filenames, labels, params):
@@ -148,7 +160,7 @@ def input_fn(is_training, filenames, labels, params):
                )
 
     # Create reinitializable iterator from dataset
-    iterator = tf.data.make_initializable_iterator(dataset)
+    iterator = tf.data.make_initializable_iterator(_fixed_settings(dataset))
     images, labels = iterator.get_next()
     iterator_init_op = iterator.initializer
 
