@@ -32,10 +32,11 @@ LEVERS = {
     'intra_op_1': ({'intra_op_threads': 1}, {}),
     'xla': ({'xla_jit': True}, {'TF_XLA_FLAGS': '--tf_xla_cpu_global_jit'}),
     'parallel_calls_2': ({'num_parallel_calls': 2}, {}),
+    'summaries_every_10': ({'save_summary_steps': 10}, {}),
 }
 
 parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-parser.add_argument('levers', nargs='*', help="Names from LEVERS (default: all of them)")
+parser.add_argument('levers', nargs='*', help="Names from LEVERS (default: all of them, unless --set)")
 parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help="A params change to measure")
 parser.add_argument('--rounds', type=int, default=3, help="Timed epochs per process, after a warm-up epoch")
 parser.add_argument('--repeats', type=int, default=2, help="Processes per setting (and for the defaults)")
@@ -54,7 +55,11 @@ def measure(name, changes, env_changes, data_dir, work_dir, rounds):
 
 
 def main(args):
-    levers = {name: LEVERS[name] for name in (args.levers or LEVERS)}
+    unknown = [name for name in args.levers if name not in LEVERS]
+    if unknown:
+        sys.exit("Unknown lever(s) {}: choose from {}".format(', '.join(unknown), ', '.join(LEVERS)))
+    names = args.levers or ([] if args.set else list(LEVERS))
+    levers = {name: LEVERS[name] for name in names}
     if args.set:
         levers[' '.join(args.set)] = (parse_changes(args.set), {})
     levers.setdefault('defaults', LEVERS['defaults'])

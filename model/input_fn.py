@@ -70,7 +70,8 @@ def train_preprocess(image, label, seed, use_random_flip):
     """
     if use_random_flip:
         flip = _random_uniform(seed[0], seed[1], 0., 1.) < 0.5
-        image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
+        # tf.where rather than tf.cond: the same pixels, without calling a branch function per image.
+        image = tf.where(flip, tf.image.flip_left_right(image), image)
     image = image + _random_uniform(seed[0], seed[1] + 1, -32. / 255., 32. / 255.)
     image = tf.image.adjust_saturation(image, _random_uniform(seed[0], seed[1] + 2, 0.5, 1.5))
 
