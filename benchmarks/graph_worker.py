@@ -92,13 +92,13 @@ class Runner():
         return time.perf_counter() - start
 
 
-def flops_per_step(params):
-    """Floating-point operations of one training step on a full batch, by TensorFlow's graph profiler.
+def step_graph(params):
+    """A graph of the ops one training step runs, with every shape known (for the graph profiler).
 
-    The profiler needs static shapes: the model is built on placeholders (batch size None, as
-    from tf.data), and the batch size is written into them before the graph is imported again.
-    Only the ops a training step runs are kept: the gradient with respect to the input images,
-    which TensorFlow builds but never runs, is not counted.
+    The model is built on placeholders (batch size None, as from tf.data) and the batch size
+    is written into them before the graph is imported again. Only the ops a training step
+    runs are kept: the gradient with respect to the input images, which TensorFlow builds
+    but never runs, is left out.
     """
     size = params.image_size
     with tf.Graph().as_default() as graph:
@@ -110,11 +110,16 @@ def flops_per_step(params):
     for node in graph_def.node:
         if node.op == 'Placeholder':
             node.attr['shape'].shape.dim[0].size = params.batch_size
-    with tf.Graph().as_default() as step_graph:
+    with tf.Graph().as_default() as fixed_graph:
         tf.import_graph_def(graph_def, name='')
-        options = tf.profiler.ProfileOptionBuilder.float_operation()
-        options['output'] = 'none'
-        return tf.profiler.profile(step_graph, options=options).total_float_ops
+    return fixed_graph
+
+
+def flops_per_step(params):
+    """Floating-point operations of one training step on a full batch, by TensorFlow's graph profiler."""
+    options = tf.profiler.ProfileOptionBuilder.float_operation()
+    options['output'] = 'none'
+    return tf.profiler.profile(step_graph(params), options=options).total_float_ops
 
 
 def peak_gflops(params, n, repeats=5):

@@ -105,7 +105,8 @@ def _decoded_once(dataset, parse_fn, num_samples, params):
                .map(parse_fn, num_parallel_calls=params.num_parallel_calls)
                .batch(num_samples)  # the whole set as one element
                .cache()
-               .repeat())
+               .repeat()
+               .prefetch(1))  # asks for the next element at once: the cache sees the end and is complete
     return tf.data.make_one_shot_iterator(_fixed_settings(decoded)).get_next()
 
 
