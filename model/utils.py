@@ -44,11 +44,12 @@ PARAMS_SPEC = {
     'num_labels': (int, REQUIRED, "number of classes"),
     'num_parallel_calls': (int, REQUIRED, "threads decoding and augmenting images in tf.data"),
     'save_summary_steps': (int, REQUIRED, "write training summaries every this many steps"),
-    # Speed settings (see benchmarks/README.md for what each was measured to do). They never change results.
-    'cache_images': (bool, True, "keep the decoded images in memory after the first epoch (off if they do not fit in RAM)"),
-    'intra_op_threads': (int, 0, "threads one op may use; 0: one per core"),
-    'inter_op_threads': (int, 0, "ops run at the same time; 0: one per core"),
-    'xla_jit': (bool, False, "XLA auto-clustering of the graph (changes the floating-point results slightly)"),
+    # Speed settings, measured in benchmarks/README.md. Only xla_jit changes the results (slightly).
+    'cache_images': (bool, True, "decode the images once and keep them in memory (turn off if they do not fit in RAM)"),
+    'intra_op_threads': (int, 0, "threads one op may use (Session config); 0: TensorFlow's choice, one per core"),
+    'inter_op_threads': (int, 0, "ops that may run at once (Session config); 0: TensorFlow's choice, one per core"),
+    'xla_jit': (bool, False, "XLA auto-clustering, for GPUs (on a CPU it also needs "
+                             "TF_XLA_FLAGS=--tf_xla_cpu_global_jit, and was 2x slower)"),
 }
 # Keys where 0 is a meaningful value ("let TensorFlow choose") rather than a mistake.
 ZERO_MEANS_DEFAULT = ('intra_op_threads', 'inter_op_threads')
