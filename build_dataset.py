@@ -20,6 +20,7 @@ Also accepted in --data_dir: the widely shared HDF5 version (train_signs.h5 and 
 and `--synthetic` writes a generated set of hand signs there first (see synthetic_signs.py).
 """
 import argparse
+import contextlib
 import logging
 import os
 import random
@@ -92,9 +93,8 @@ def resize_and_save(filename, output_dir, size=SIZE):
 
 
 def _resize_task(task):
-    """Pool worker: (filename, output_dir, size) -> (filename, error or None)."""
-    filename = task[0]
-    return filename, resize_and_save(*task)
+    """Pool worker: (filename, output_dir, size) -> (task, error or None)."""
+    return task, resize_and_save(*task)
 
 
 def list_split(split_dir, num_labels, skipped):
@@ -140,20 +140,38 @@ def check_output_dir(output_dir, overwrite):
 
 def resize_splits(splits, output_dir, size, jobs, skipped):
     """Resize every image of {split: filenames} into output_dir/split/, with `jobs` processes."""
+    tasks = []
+    for split, filenames in splits.items():
+        split_dir = os.path.join(output_dir, split)
+        os.makedirs(split_dir)
+        tasks.extend((filename, split_dir, size) for filename in filenames)
+    errors = {split: [] for split in splits}
+    # One stream of tasks for all the splits, in chunks small enough that the processes
+    # finish together (a split whose images fit in one chunk would keep a single core busy).
+    chunksize = max(1, min(8, len(tasks) // (4 * jobs)))
+    with _task_runner(jobs) as run:
+        for (filename, split_dir, _), error in tqdm(run(_resize_task, tasks, chunksize), total=len(tasks),
+                                                     desc='resizing', disable=None):
+            if error:
+                errors[os.path.basename(split_dir)].append(error_line(filename, error))
     counts = {}
+    for split, filenames in splits.items():
+        skipped.extend(sorted(errors[split]))
+        counts[split] = len(filenames) - len(errors[split])
+        if counts[split] == 0:
+            raise InputError("No readable image in {} for {}".format(os.path.dirname(filenames[0]), split))
+    return counts
+
+
+@contextlib.contextmanager
+def _task_runner(jobs):
+    """Yield a function like Pool.imap_unordered, running in `jobs` processes (in this one if `jobs` is 1)."""
+    if jobs == 1:  # no process to start
+        yield lambda function, tasks, chunksize: map(function, tasks)
+        return
     # 'spawn': workers start clean, even when the calling process has TensorFlow's threads running.
     with multiprocessing.get_context('spawn').Pool(jobs) as pool:
-        for split, filenames in splits.items():
-            split_dir = os.path.join(output_dir, split)
-            os.makedirs(split_dir)
-            tasks = [(filename, split_dir, size) for filename in filenames]
-            results = pool.imap_unordered(_resize_task, tasks, chunksize=8)
-            errors = [error_line(f, e) for f, e in tqdm(results, total=len(tasks), desc=split, disable=None) if e]
-            skipped.extend(sorted(errors))
-            counts[split] = len(filenames) - len(errors)
-            if counts[split] == 0:
-                raise InputError("No readable image in {} for {}".format(os.path.dirname(filenames[0]), split))
-    return counts
+        yield pool.imap_unordered
 
 
 def error_line(filename, error):

@@ -3,6 +3,7 @@ import logging
 import os
 
 from model.checkpoints import find_checkpoint, restore_weights
+from model.session_config import session_config
 from model.tf_compat import tf
 from model.utils import save_dict_to_json
 
@@ -73,7 +74,7 @@ def evaluate(model_spec, model_dir, params, restore_from):
     # Initialize tf.Saver
     saver = tf.train.Saver()
 
-    with tf.Session() as sess:
+    with tf.Session(config=session_config(params)) as sess:
         # Initialize the lookup table
         sess.run(model_spec['variable_init_op'])
 

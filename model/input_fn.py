@@ -76,7 +76,8 @@ def train_preprocess(image, label, seed, use_random_flip):
     """
     if use_random_flip:
         flip = _random_uniform(seed[0], seed[1], 0., 1.) < 0.5
-        image = tf.cond(flip, lambda: tf.image.flip_left_right(image), lambda: image)
+        # tf.where rather than tf.cond: the same pixels, without calling a branch function per image.
+        image = tf.where(flip, tf.image.flip_left_right(image), image)
     image = image + _random_uniform(seed[0], seed[1] + 1, -32. / 255., 32. / 255.)
     image = tf.image.adjust_saturation(image, _random_uniform(seed[0], seed[1] + 2, 0.5, 1.5))
 
@@ -84,6 +85,35 @@ def train_preprocess(image, label, seed, use_random_flip):
     image = tf.clip_by_value(image, 0.0, 1.0)
 
     return image, label
+
+
+def _fixed_settings(dataset):
+    """The dataset with tf.data's autotuning off: our parallelism and prefetch depth are set by hand.
+
+    With autotuning on (TensorFlow's default), its background thread made iterator_init_op
+    wait up to a second for the previous iterator to shut down, in about half of the
+    epochs: more than the epoch's whole input pipeline costs (see benchmarks/README.md).
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
+
+
+def _decoded_once(dataset, parse_fn, num_samples, params):
+    """Every image of `dataset` decoded, as one (images, labels) pair of tensors, decoded in the first epoch only.
+
+    A one-shot iterator is made once per Session and keeps its dataset, so the cache()
+    in it lasts: each later run of iterator_init_op reads the images from memory. (A
+    cache() in the initializable pipeline would not last: iterator_init_op rebuilds that
+    dataset, its cache included.)
+    """
+    decoded = (dataset
+               .map(parse_fn, num_parallel_calls=params.num_parallel_calls)
+               .batch(num_samples)  # the whole set as one element
+               .cache()
+               .repeat()
+               .prefetch(1))  # asks for the next element at once: the cache sees the end and is complete
+    return tf.data.make_one_shot_iterator(_fixed_settings(decoded)).get_next()
 
 
 def input_fn(is_training, filenames, labels, params):
@@ -113,31 +143,37 @@ def input_fn(is_training, filenames, labels, params):
     # Create a Dataset serving batches of images and labels
     # We don't repeat for multiple epochs because we always train and evaluate for one epoch
     parse_fn = lambda f, l: _parse_function(f, l, params.image_size)
+    dataset = tf.data.Dataset.from_tensor_slices((tf.constant(filenames), tf.constant(labels)))
+    if params.cache_images:
+        # Decoded in the first epoch only, then served from memory (see _decoded_once).
+        dataset = tf.data.Dataset.from_tensor_slices(_decoded_once(dataset, parse_fn, num_samples, params))
 
     if is_training:
         # Every run of iterator_init_op rebuilds the dataset: seeding the shuffle with
         # the global step gives each epoch a new order, the same on every run, and the
-        # right one when training resumes from a checkpoint.
+        # right one when training resumes from a checkpoint. The order depends on the
+        # seed only, not on the elements: with or without cache_images it is the same.
         epoch_seed = SEED + tf.cast(tf.train.get_or_create_global_step(), tf.int64)
+        dataset = dataset.shuffle(num_samples, seed=epoch_seed)  # whole dataset into the buffer ensures good shuffling
+
+    if not params.cache_images:
+        # Decoding after the shuffle keeps file names, not images, in the shuffle buffer.
+        dataset = dataset.map(parse_fn, num_parallel_calls=params.num_parallel_calls)
+
+    if is_training:
         train_fn = lambda index, example: train_preprocess(
             *example, (epoch_seed, 3 * index), params.use_random_flip)
-        dataset = (tf.data.Dataset.from_tensor_slices((tf.constant(filenames), tf.constant(labels)))
-                   .shuffle(num_samples, seed=epoch_seed)  # whole dataset into the buffer ensures good shuffling
-                   .map(parse_fn, num_parallel_calls=params.num_parallel_calls)
+        dataset = (dataset
                    .enumerate()  # the draw number of each image's random augmentation
-                   .map(train_fn, num_parallel_calls=params.num_parallel_calls)
-                   .batch(params.batch_size)
-                   .prefetch(1)  # make sure you always have one batch ready to serve
-                   )
-    else:
-        dataset = (tf.data.Dataset.from_tensor_slices((tf.constant(filenames), tf.constant(labels)))
-                   .map(parse_fn, num_parallel_calls=params.num_parallel_calls)
-                   .batch(params.batch_size)
-                   .prefetch(1)  # make sure you always have one batch ready to serve
-                   )
+                   .map(train_fn, num_parallel_calls=params.num_parallel_calls))
+
+    dataset = (dataset
+               .batch(params.batch_size)
+               .prefetch(1)  # make sure you always have one batch ready to serve
+               )
 
     # Create reinitializable iterator from dataset
-    iterator = tf.data.make_initializable_iterator(dataset)
+    iterator = tf.data.make_initializable_iterator(_fixed_settings(dataset))
     images, labels = iterator.get_next()
     iterator_init_op = iterator.initializer
 

@@ -9,6 +9,7 @@ from model.checkpoints import (epoch_of, find_checkpoint, latest_usable_checkpoi
                                recover_saver_history, remove_partial_saves, restore_weights)
 from model.evaluation import evaluate_sess, format_metrics, num_steps_for
 from model.interrupts import SignalGuard
+from model.session_config import session_config
 from model.tf_compat import tf
 from model.utils import InputError, read_json, save_dict_to_json
 
@@ -136,7 +137,7 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
     best_eval_acc = 0.0
 
     # Ctrl-C or SIGTERM stops training with Interrupted, but never in the middle of saving an epoch.
-    with SignalGuard() as guard, tf.Session() as sess:
+    with SignalGuard() as guard, tf.Session(config=session_config(params)) as sess:
         # Initialize model variables
         sess.run(train_model_spec['variable_init_op'])
 

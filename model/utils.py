@@ -50,7 +50,15 @@ PARAMS_SPEC = {
                                     "new photos are resized to it first, as the training images were"),
     'class_names': (list, None, "the name of each label, in order, as predictions print it "
                                 "(default: the label's digit, as in SIGNS)"),
+    # Speed settings, measured in benchmarks/README.md. Only xla_jit changes the results (slightly).
+    'cache_images': (bool, True, "decode the images once and keep them in memory (turn off if they do not fit in RAM)"),
+    'intra_op_threads': (int, 0, "threads one op may use (Session config); 0: TensorFlow's choice, one per core"),
+    'inter_op_threads': (int, 0, "ops that may run at once (Session config); 0: TensorFlow's choice, one per core"),
+    'xla_jit': (bool, False, "XLA auto-clustering, for GPUs (on a CPU it also needs "
+                             "TF_XLA_FLAGS=--tf_xla_cpu_global_jit, and was 2x slower)"),
 }
+# Keys where 0 is a meaningful value ("let TensorFlow choose") rather than a mistake.
+ZERO_MEANS_DEFAULT = ('intra_op_threads', 'inter_op_threads')
 # Keys the scripts add at run time (the sizes of the splits); not for params.json.
 RUNTIME_KEYS = ('train_size', 'eval_size')
 
@@ -67,7 +75,9 @@ def check_param_value(key, value, json_path):
         hint = ' (remove the quotes)' if isinstance(value, str) and expected in (int, float, bool) else ''
         raise InputError("{}: '{}' must be {}, got {!r}{}".format(
             json_path, key, _TYPE_NAMES[expected], value, hint))
-    if expected in (int, float) and value <= 0:
+    if key in ZERO_MEANS_DEFAULT and value < 0:
+        raise InputError("{}: '{}' must be 0 (TensorFlow chooses) or more, got {!r}".format(json_path, key, value))
+    if expected in (int, float) and value <= 0 and key not in ZERO_MEANS_DEFAULT:
         raise InputError("{}: '{}' must be positive, got {!r}".format(json_path, key, value))
     if key == 'bn_momentum' and not value < 1:
         raise InputError("{}: 'bn_momentum' must be below 1, got {!r}".format(json_path, value))

@@ -1,0 +1,266 @@
+"""How fast is the template? One run, one machine, one data set; ratios at the end.
+
+    python benchmarks/bench.py            # about 6 minutes on 2 cores
+    python benchmarks/bench.py --quick    # about 2 minutes: smaller set, fewer epochs (a smoke test)
+
+What it measures (see benchmarks/README.md for the figures and what limits them):
+1. keras_ratio: seconds per training epoch of our train_sess on the base model, over the
+   same architecture trained by Keras 3 model.fit on the same tf.data pipeline (medians
+   after a warm-up epoch; graph_worker.py and keras_worker.py, one process each).
+2. pipeline_overhead: our epoch time over that of the same graph fed from batches already
+   in memory; the larger of the training and the evaluation ratio.
+3. peak_fraction: FLOPs of a training step (TensorFlow's graph profiler) per second of our
+   training, over the best float32 matrix product TensorFlow runs on the same cores.
+4. build_speedup: build_dataset.py on large photos against a one-process PIL loop
+   (jpeg_worker.py).
+5. first_step_s, train_wall_s, train_peak_mb: `python train.py` on the base model, as a
+   user runs it in a terminal: from launch to the end of the first training step (seen as
+   the progress bar's first loss), to exit, and the peak resident memory of the process.
+
+Every worker runs in its own process, started from here; this script imports no TensorFlow.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BASE_PARAMS = os.path.join(ROOT, 'experiments', 'base_model', 'params.json')
+FIGURES = ('keras_ratio', 'pipeline_overhead', 'peak_fraction', 'build_speedup',
+           'first_step_s', 'train_wall_s', 'train_peak_mb')
+
+parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+parser.add_argument('--quick', action='store_true',
+                    help="A smaller data set, fewer epochs and photos: checks that everything runs")
+parser.add_argument('--work_dir', default=None,
+                    help="Keep data, photos and the trained model here (default: a temporary folder, deleted)")
+parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
+                    help="Change a param of the base model for the epoch timings, e.g. --set xla_jit=true")
+
+
+def sizes(quick):
+    """What each part runs on: the SIGNS size, or a smaller one with --quick."""
+    if quick:
+        return dict(num_train=300, num_test=40, rounds=2, photos=8, photo_side=1500, epochs=1)
+    return dict(num_train=1080, num_test=120, rounds=5, photos=48, photo_side=3000, epochs=None)
+
+
+def run_worker(script, *args, env=None):
+    """Run benchmarks/<script> in a fresh Python and return the JSON of its last output line."""
+    command = [sys.executable, os.path.join(HERE, script), *args]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        sys.exit("{} failed (exit {}):\n{}".format(script, result.returncode, result.stderr[-3000:]))
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def build_data(work_dir, num_train, num_test):
+    """A synthetic SIGNS-like raw set, built into 64x64 splits by build_dataset.py (as --synthetic does)."""
+    sys.path.insert(0, ROOT)
+    from synthetic_signs import write_synthetic_signs
+    raw = os.path.join(work_dir, 'raw_{}'.format(num_train))
+    data = os.path.join(work_dir, 'data_{}'.format(num_train))
+    if not os.path.isdir(os.path.join(data, 'train_signs')):
+        shutil.rmtree(raw, ignore_errors=True)
+        write_synthetic_signs(raw, num_train=num_train, num_test=num_test)
+        subprocess.run([sys.executable, 'build_dataset.py', '--data_dir', raw, '--output_dir', data],
+                       cwd=ROOT, check=True, capture_output=True)
+    return data
+
+
+def keras_env(onednn):
+    """Our environment without TF_USE_LEGACY_KERAS (it would make tf.keras Keras 2), oneDNN as given.
+
+    onednn: the TF_ENABLE_ONEDNN_OPTS our own process ran with (model/tf_compat.py sets it),
+    so that both sides use the same kernels; None leaves TensorFlow's default, as a Keras
+    user gets it out of the box.
+    """
+    env = dict(os.environ)
+    env.pop('TF_USE_LEGACY_KERAS', None)
+    if onednn is not None:
+        env['TF_ENABLE_ONEDNN_OPTS'] = onednn
+    return env
+
+
+def write_params(path, changes, num_epochs=None):
+    """The base model's params.json with `changes` (--set) and, if given, num_epochs; returns the path."""
+    with open(BASE_PARAMS) as f:
+        params = json.load(f)
+    params.update(changes)
+    if num_epochs:
+        params['num_epochs'] = num_epochs
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(params, f, indent=4)
+    return path
+
+
+def parse_changes(settings):
+    """--set key=value (value in JSON: true, 0, 0.5) -> {key: value}."""
+    changes = {}
+    for setting in settings:
+        key, _, value = setting.partition('=')
+        try:
+            changes[key] = json.loads(value)
+        except json.JSONDecodeError:
+            sys.exit("--set {}: the value must be JSON (true, 2, 0.5, \"text\")".format(setting))
+    return changes
+
+
+def train_script(data_dir, model_dir):
+    """`python train.py` on the base model in a pseudo-terminal: (first_step_s, wall_s, peak_mb).
+
+    In a terminal the progress bar is on; its first `loss=` is printed when the first
+    training step has run, so nothing is added to train.py to see it. The peak memory is
+    the child's maximum resident set size, from wait4 (this process's other children do
+    not count).
+    """
+    import fcntl
+    import pty
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    # A terminal of 24 x 100 characters: with no size at all, tqdm draws nothing.
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 100, 0, 0))
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, 'train.py', '--model_dir', model_dir, '--data_dir', data_dir],
+                               cwd=ROOT, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    output, first_step = b'', None
+    while True:
+        ready, _, _ = select.select([master], [], [], 1.0)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed the terminal: it has exited
+            break
+        if not chunk:
+            break
+        output += chunk
+        if first_step is None and b'loss=' in output:
+            first_step = time.perf_counter() - start
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    os.close(master)
+    if process.returncode != 0 or first_step is None:
+        sys.exit("train.py failed (exit {}):\n{}".format(
+            process.returncode, output.decode(errors='replace')[-3000:]))
+    return first_step, wall, usage.ru_maxrss / 1024  # Linux gives kilobytes
+
+
+def machine():
+    """nproc, CPU model and the load, for the record."""
+    model = platform.processor() or '?'
+    try:
+        with open('/proc/cpuinfo') as f:
+            model = re.search(r'model name\s*:\s*(.*)', f.read()).group(1)
+    except (OSError, AttributeError):
+        pass
+    return {'nproc': os.cpu_count(), 'cpu': model, 'python': platform.python_version()}
+
+
+def load():
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float('nan')
+
+
+def main(args):
+    size = sizes(args.quick)
+    own_dir = args.work_dir is None
+    work_dir = tempfile.mkdtemp(prefix='bench-') if own_dir else os.path.abspath(args.work_dir)
+    os.makedirs(work_dir, exist_ok=True)
+    info = machine()
+    print("Machine: {nproc} cores, {cpu}, Python {python}".format(**info))
+    print("Load average (1 min) at start: {:.2f}".format(load()))
+    try:
+        data_dir = build_data(work_dir, size['num_train'], size['num_test'])
+        changes = parse_changes(args.set)
+        params_path = write_params(os.path.join(work_dir, 'params.json'), changes)
+
+        graph = run_worker('graph_worker.py', '--data_dir', data_dir, '--params', params_path,
+                           '--rounds', str(size['rounds']))
+        print("TensorFlow {}".format(graph['tf_version']))
+        keras_args = ('--data_dir', data_dir, '--params', params_path, '--epochs', str(size['rounds'] + 1))
+        keras = run_worker('keras_worker.py', *keras_args, env=keras_env(graph['onednn']))
+        keras_default = None
+        if not args.quick and 'TF_ENABLE_ONEDNN_OPTS' not in os.environ:
+            keras_default = run_worker('keras_worker.py', *keras_args, env=keras_env(None))
+        jpeg = run_worker('jpeg_worker.py', '--work_dir', work_dir, '--num_images', str(size['photos']),
+                          '--side', str(size['photo_side']))
+        model_dir = os.path.join(work_dir, 'train_{}'.format(int(time.time())))
+        with open(write_params(os.path.join(model_dir, 'params.json'), changes, size['epochs'])) as f:
+            num_epochs = json.load(f)['num_epochs']
+        first_step_s, train_wall_s, train_peak_mb = train_script(data_dir, model_dir)
+        end_load = load()
+    finally:
+        if own_dir:
+            shutil.rmtree(work_dir, ignore_errors=True)
+
+    median = {key: statistics.median(graph[key]) for key in
+              ('ours_train', 'memory_train', 'ours_eval', 'memory_eval')}
+    keras_epoch = statistics.median(keras['keras_train'])
+    flops_per_image = graph['flops_per_step'] / graph['batch_size']
+    achieved = flops_per_image * graph['train_size'] / median['ours_train'] / 1e9
+    train_overhead = median['ours_train'] / median['memory_train']
+    eval_overhead = median['ours_eval'] / median['memory_eval']
+    figures = {
+        'keras_ratio': median['ours_train'] / keras_epoch,
+        'pipeline_overhead': max(train_overhead, eval_overhead),
+        'peak_fraction': achieved / graph['peak_gflops'],
+        'build_speedup': jpeg['loop_s'] / jpeg['build_s'],
+        'first_step_s': first_step_s,
+        'train_wall_s': train_wall_s,
+        'train_peak_mb': train_peak_mb,
+    }
+
+    print()
+    print("Training set: {} images of 64x64, batch {}; eval set: {} images; base model{}".format(
+        graph['train_size'], graph['batch_size'], graph['eval_size'],
+        ' with ' + ', '.join(args.set) if args.set else ''))
+    print("1. Epoch time (median of {}, after a warm-up epoch): ours {:.2f} s, Keras {} model.fit {:.2f} s "
+          "(jit_compile {}; both with TF_ENABLE_ONEDNN_OPTS={})".format(
+              len(graph['ours_train']), median['ours_train'], keras['keras_version'], keras_epoch,
+              keras['jit_compile'], graph['onednn']))
+    print("   (every epoch, s) ours: {}; Keras: {}".format(fmt(graph['ours_train']), fmt(keras['keras_train'])))
+    if keras_default:
+        print("   Keras out of the box (TensorFlow's default oneDNN setting): {:.2f} s ({}), ours/that {:.3f}".format(
+            statistics.median(keras_default['keras_train']), fmt(keras_default['keras_train']),
+            median['ours_train'] / statistics.median(keras_default['keras_train'])))
+    print("2. Input pipeline: train epoch {:.2f} s vs {:.2f} s from memory ({:.3f}); "
+          "eval {:.3f} s vs {:.3f} s ({:.3f})".format(median['ours_train'], median['memory_train'], train_overhead,
+                                                     median['ours_eval'], median['memory_eval'], eval_overhead))
+    print("3. {:.2f} GFLOP per training step (batch {}): achieved {:.1f} GFLOP/s, peak (float32 matmul {}) "
+          "{:.1f} GFLOP/s".format(graph['flops_per_step'] / 1e9, graph['batch_size'], achieved,
+                                  graph['matmul_size'], graph['peak_gflops']))
+    print("4. {} photos of {}x{} ({:.1f} MB each) to 64x64: one-process PIL loop {:.2f} s, "
+          "build_dataset ({} jobs) {:.2f} s".format(jpeg['num_images'], jpeg['side'], jpeg['side'],
+                                                    jpeg['mb_per_photo'], jpeg['loop_s'], jpeg['jobs'],
+                                                    jpeg['build_s']))
+    print("5. python train.py ({} epochs): first training step after {:.1f} s, exit after {:.1f} s, "
+          "peak RSS {:.0f} MB".format(num_epochs, first_step_s, train_wall_s,
+                                      train_peak_mb))
+    print("Load average (1 min) at end: {:.2f}".format(end_load))
+    print()
+    for name in FIGURES:
+        print("{}: {:.3f}".format(name, figures[name]))
+
+
+def fmt(values):
+    return ' '.join('{:.2f}'.format(v) for v in values)
+
+
+if __name__ == '__main__':
+    main(parser.parse_args())
