@@ -691,7 +691,7 @@ def mid_save_traces(model_dir):
 @pytest.mark.slow
 def test_diverging_loss_exits_2_with_one_line(data_dir, tmp_path):
     model_dir = str(tmp_path / 'nan')
-    write_params(model_dir, learning_rate=1e30, use_batch_norm=False, learnig_rate=0.1)
+    write_params(model_dir, learning_rate=1e30, use_batch_norm=True, learnig_rate=0.1)  # see test_training's NaN test
     result = run('train.py', '--model_dir', model_dir, '--data_dir', data_dir, check=False)
     assert result.returncode == 2
     # The typo is warned once, and no line is printed twice (a second logging handler would).
