@@ -21,7 +21,10 @@ fi
 
 # The epoch of the newest checkpoint in last_weights/ (empty if none): an interrupted run resumes,
 # a finished one is only evaluated again.
-last_epoch=$(ls "$model_dir/last_weights" 2>/dev/null | sed -n 's/^after-epoch-\([0-9]*\)\.index$/\1/p' | sort -n | tail -n 1)
+last_epoch=
+if [ -d "$model_dir/last_weights" ]; then
+    last_epoch=$(ls "$model_dir/last_weights" | sed -n 's/^after-epoch-\([0-9]*\)\.index$/\1/p' | sort -n | tail -n 1)
+fi
 num_epochs=$($py -c 'import json, sys; print(json.load(open(sys.argv[1]))["num_epochs"])' "$model_dir/params.json")
 if [ -z "$last_epoch" ]; then
     $py train.py --model_dir "$model_dir" --data_dir "$data_dir"
