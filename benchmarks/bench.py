@@ -1,7 +1,7 @@
 """How fast is the template? One run, one machine, one data set; ratios at the end.
 
-    python benchmarks/bench.py            # about 6 minutes on 2 cores
-    python benchmarks/bench.py --quick    # about 2 minutes: smaller set, fewer epochs (a smoke test)
+    python benchmarks/bench.py            # about 2 to 3 minutes on 2 idle cores
+    python benchmarks/bench.py --quick    # about a minute: smaller set, fewer epochs (a smoke test only)
 
 What it measures (see benchmarks/README.md for the figures and what limits them):
 1. keras_ratio: seconds per training epoch of our train_sess on the base model, over the
@@ -167,7 +167,8 @@ def machine():
             model = re.search(r'model name\s*:\s*(.*)', f.read()).group(1)
     except (OSError, AttributeError):
         pass
-    return {'nproc': os.cpu_count(), 'cpu': model, 'python': platform.python_version()}
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    return {'nproc': nproc, 'cpu': model, 'python': platform.python_version()}
 
 
 def load():
@@ -182,63 +183,63 @@ def main(args):
     own_dir = args.work_dir is None
     work_dir = tempfile.mkdtemp(prefix='bench-') if own_dir else os.path.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
-    info = machine()
-    print("Machine: {nproc} cores, {cpu}, Python {python}".format(**info))
+    print("Machine: {nproc} cores, {cpu}, Python {python}".format(**machine()))
     print("Load average (1 min) at start: {:.2f}".format(load()))
     try:
-        data_dir = build_data(work_dir, size['num_train'], size['num_test'])
-        changes = parse_changes(args.set)
-        params_path = write_params(os.path.join(work_dir, 'params.json'), changes)
-
-        graph = run_worker('graph_worker.py', '--data_dir', data_dir, '--params', params_path,
-                           '--rounds', str(size['rounds']))
-        print("TensorFlow {}".format(graph['tf_version']))
-        keras_args = ('--data_dir', data_dir, '--params', params_path, '--epochs', str(size['rounds'] + 1))
-        keras = run_worker('keras_worker.py', *keras_args, env=keras_env(graph['onednn']))
-        keras_default = None
-        if not args.quick and 'TF_ENABLE_ONEDNN_OPTS' not in os.environ:
-            keras_default = run_worker('keras_worker.py', *keras_args, env=keras_env(None))
-        jpeg = run_worker('jpeg_worker.py', '--work_dir', work_dir, '--num_images', str(size['photos']),
-                          '--side', str(size['photo_side']))
-        model_dir = os.path.join(work_dir, 'train_{}'.format(int(time.time())))
-        with open(write_params(os.path.join(model_dir, 'params.json'), changes, size['epochs'])) as f:
-            num_epochs = json.load(f)['num_epochs']
-        first_step_s, train_wall_s, train_peak_mb = train_script(data_dir, model_dir)
-        end_load = load()
+        results = measure(work_dir, size, parse_changes(args.set), args.quick)
     finally:
         if own_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
+    figures = report(results, args.set)
+    print("Load average (1 min) at end: {:.2f}".format(load()))
+    print()
+    for name in FIGURES:
+        print("{}: {:.3f}".format(name, figures[name]))
 
+
+def measure(work_dir, size, changes, quick):
+    """Run every part, one process each, in this order; returns what each measured."""
+    data_dir = build_data(work_dir, size['num_train'], size['num_test'])
+    params_path = write_params(os.path.join(work_dir, 'params.json'), changes)
+    results = {}
+    results['graph'] = run_worker('graph_worker.py', '--data_dir', data_dir, '--params', params_path,
+                                  '--rounds', str(size['rounds']))
+    print("TensorFlow {}".format(results['graph']['tf_version']))
+    keras_args = ('--data_dir', data_dir, '--params', params_path, '--epochs', str(size['rounds'] + 1))
+    results['keras'] = run_worker('keras_worker.py', *keras_args, env=keras_env(results['graph']['onednn']))
+    if not quick and 'TF_ENABLE_ONEDNN_OPTS' not in os.environ:
+        results['keras_default'] = run_worker('keras_worker.py', *keras_args, env=keras_env(None))
+    results['jpeg'] = run_worker('jpeg_worker.py', '--work_dir', work_dir, '--num_images', str(size['photos']),
+                                 '--side', str(size['photo_side']))
+    model_dir = os.path.join(work_dir, 'train_{}'.format(int(time.time())))
+    with open(write_params(os.path.join(model_dir, 'params.json'), changes, size['epochs'])) as f:
+        results['num_epochs'] = json.load(f)['num_epochs']
+    results['first_step_s'], results['train_wall_s'], results['train_peak_mb'] = train_script(data_dir, model_dir)
+    return results
+
+
+def report(results, settings):
+    """Print what was measured, part by part; returns {figure name: value}."""
+    graph, keras, jpeg = results['graph'], results['keras'], results['jpeg']
     median = {key: statistics.median(graph[key]) for key in
               ('ours_train', 'memory_train', 'ours_eval', 'memory_eval')}
     keras_epoch = statistics.median(keras['keras_train'])
-    flops_per_image = graph['flops_per_step'] / graph['batch_size']
-    achieved = flops_per_image * graph['train_size'] / median['ours_train'] / 1e9
+    achieved = graph['flops_per_step'] / graph['batch_size'] * graph['train_size'] / median['ours_train'] / 1e9
     train_overhead = median['ours_train'] / median['memory_train']
     eval_overhead = median['ours_eval'] / median['memory_eval']
-    figures = {
-        'keras_ratio': median['ours_train'] / keras_epoch,
-        'pipeline_overhead': max(train_overhead, eval_overhead),
-        'peak_fraction': achieved / graph['peak_gflops'],
-        'build_speedup': jpeg['loop_s'] / jpeg['build_s'],
-        'first_step_s': first_step_s,
-        'train_wall_s': train_wall_s,
-        'train_peak_mb': train_peak_mb,
-    }
 
     print()
     print("Training set: {} images of 64x64, batch {}; eval set: {} images; base model{}".format(
-        graph['train_size'], graph['batch_size'], graph['eval_size'],
-        ' with ' + ', '.join(args.set) if args.set else ''))
+        graph['train_size'], graph['batch_size'], graph['eval_size'], ' with ' + ', '.join(settings) if settings else ''))
     print("1. Epoch time (median of {}, after a warm-up epoch): ours {:.2f} s, Keras {} model.fit {:.2f} s "
           "(jit_compile {}; both with TF_ENABLE_ONEDNN_OPTS={})".format(
               len(graph['ours_train']), median['ours_train'], keras['keras_version'], keras_epoch,
               keras['jit_compile'], graph['onednn']))
     print("   (every epoch, s) ours: {}; Keras: {}".format(fmt(graph['ours_train']), fmt(keras['keras_train'])))
-    if keras_default:
+    if 'keras_default' in results:
+        default_epoch = statistics.median(results['keras_default']['keras_train'])
         print("   Keras out of the box (TensorFlow's default oneDNN setting): {:.2f} s ({}), ours/that {:.3f}".format(
-            statistics.median(keras_default['keras_train']), fmt(keras_default['keras_train']),
-            median['ours_train'] / statistics.median(keras_default['keras_train'])))
+            default_epoch, fmt(results['keras_default']['keras_train']), median['ours_train'] / default_epoch))
     print("2. Input pipeline: train epoch {:.2f} s vs {:.2f} s from memory ({:.3f}); "
           "eval {:.3f} s vs {:.3f} s ({:.3f})".format(median['ours_train'], median['memory_train'], train_overhead,
                                                      median['ours_eval'], median['memory_eval'], eval_overhead))
@@ -250,12 +251,17 @@ def main(args):
                                                     jpeg['mb_per_photo'], jpeg['loop_s'], jpeg['jobs'],
                                                     jpeg['build_s']))
     print("5. python train.py ({} epochs): first training step after {:.1f} s, exit after {:.1f} s, "
-          "peak RSS {:.0f} MB".format(num_epochs, first_step_s, train_wall_s,
-                                      train_peak_mb))
-    print("Load average (1 min) at end: {:.2f}".format(end_load))
-    print()
-    for name in FIGURES:
-        print("{}: {:.3f}".format(name, figures[name]))
+          "peak RSS {:.0f} MB".format(results['num_epochs'], results['first_step_s'], results['train_wall_s'],
+                                      results['train_peak_mb']))
+    return {
+        'keras_ratio': median['ours_train'] / keras_epoch,
+        'pipeline_overhead': max(train_overhead, eval_overhead),
+        'peak_fraction': achieved / graph['peak_gflops'],
+        'build_speedup': jpeg['loop_s'] / jpeg['build_s'],
+        'first_step_s': results['first_step_s'],
+        'train_wall_s': results['train_wall_s'],
+        'train_peak_mb': results['train_peak_mb'],
+    }
 
 
 def fmt(values):
