@@ -8,7 +8,7 @@ from model.image_check import DATA_ERRORS, raise_for_bad_image
 from model.input_fn import input_fn, list_images
 from model.model_fn import model_fn
 from model.tf_compat import tf
-from model.utils import InputError, Params, run_script, set_logger
+from model.utils import load_params, run_script, set_logger
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--model_dir', default='experiments/base_model',
@@ -21,10 +21,7 @@ parser.add_argument('--restore_from', default='best_weights',
 
 def main(args):
     # Load the parameters
-    json_path = os.path.join(args.model_dir, 'params.json')
-    if not os.path.isfile(json_path):
-        raise InputError("No params.json found at {}: pass the --model_dir you trained".format(json_path))
-    params = Params(json_path)
+    params = load_params(args.model_dir)
 
     # Set the logger
     set_logger(os.path.join(args.model_dir, 'evaluate.log'))

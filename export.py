@@ -13,7 +13,7 @@ from model.input_fn import serving_input_fn
 from model.model_fn import model_fn
 from model.prediction import export_saved_model
 from model.tf_compat import tf
-from model.utils import InputError, Params, class_names, run_script
+from model.utils import InputError, class_names, load_params, run_script
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--model_dir', default='experiments/base_model',
@@ -34,10 +34,7 @@ def next_version_dir(model_dir):
 
 def main(args):
     logging.basicConfig(level=logging.INFO, format='%(message)s')
-    json_path = os.path.join(args.model_dir, 'params.json')
-    if not os.path.isfile(json_path):
-        raise InputError("No params.json found at {}: pass the --model_dir you trained".format(json_path))
-    params = Params(json_path)
+    params = load_params(args.model_dir)
     names = class_names(params)
 
     export_dir = args.export_dir or next_version_dir(args.model_dir)

@@ -14,7 +14,7 @@ from model.input_fn import input_fn
 from model.model_fn import model_fn
 from model.prediction import predict, write_predictions_csv
 from model.tf_compat import tf
-from model.utils import IMAGE_EXTENSIONS, InputError, Params, class_names, run_script
+from model.utils import IMAGE_EXTENSIONS, InputError, class_names, load_params, run_script
 
 parser = argparse.ArgumentParser()
 parser.add_argument('images', nargs='+', metavar='IMAGE_OR_FOLDER',
@@ -48,10 +48,7 @@ def list_inputs(paths):
 
 def main(args):
     logging.basicConfig(level=logging.INFO, format='%(message)s')
-    json_path = os.path.join(args.model_dir, 'params.json')
-    if not os.path.isfile(json_path):
-        raise InputError("No params.json found at {}: pass the --model_dir you trained".format(json_path))
-    params = Params(json_path)
+    params = load_params(args.model_dir)
     names = class_names(params)
     filenames = list_inputs(args.images)
 

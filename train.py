@@ -11,7 +11,7 @@ from model.interrupts import Interrupted
 from model.model_fn import model_fn
 from model.tf_compat import tf
 from model.training import train_and_evaluate
-from model.utils import InputError, Params, run_script, set_logger
+from model.utils import InputError, load_params, run_script, set_logger
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--model_dir', default='experiments/base_model',
@@ -24,11 +24,8 @@ parser.add_argument('--restore_from', default=None,
 
 def main(args):
     # Load the parameters from the experiment params.json file in model_dir
-    json_path = os.path.join(args.model_dir, 'params.json')
-    if not os.path.isfile(json_path):
-        raise InputError("No params.json found at {}: create the experiment folder with one "
-                         "(copy experiments/base_model/params.json)".format(json_path))
-    params = Params(json_path)
+    params = load_params(args.model_dir, fix="create the experiment folder with one "
+                                              "(copy experiments/base_model/params.json)")
 
     # Check that we are not overwriting some previous experiment
     if args.restore_from is None and has_weights(args.model_dir):

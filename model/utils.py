@@ -155,6 +155,14 @@ class Params():
         return self.__dict__
 
 
+def load_params(model_dir, fix="pass the --model_dir you trained"):
+    """The Params of the experiment in model_dir (its params.json); a missing file is an InputError saying `fix`."""
+    json_path = os.path.join(model_dir, 'params.json')
+    if not os.path.isfile(json_path):
+        raise InputError("No params.json found at {}: {}".format(json_path, fix))
+    return Params(json_path)
+
+
 def class_names(params):
     """The name of each label, by index: params.class_names, or the digits '0' .. num_labels-1."""
     if params.class_names is None:
