@@ -1,0 +1,1 @@
+"""The named-entity recognition example (the course's nlp/)."""
