@@ -1,0 +1,146 @@
+"""Build the vocabularies of words, tags and characters of a dataset built by build_ner_dataset.py.
+
+Writes into --data_dir, one entry per line (the line number is the id):
+    words.txt   <pad>, then the training words (as written, cased), most frequent first
+    tags.txt    O (also the tag of padding), then the other training tags, sorted
+    chars.txt   <pad>, then the characters of the kept training words, most frequent first
+    dataset_params.json   the sizes train.py adds to params.json
+Only the training split is counted: the course also counted dev and test words, so
+the model had ids (and trained embeddings' slots) for words it could only meet at
+evaluation time. Dev and test are read to count them and to check their tags.
+"""
+import argparse
+import collections
+import logging
+import os
+import tempfile
+
+from model.utils import InputError, run_script, save_dict_to_json
+from ner.corpora import LABELS, SPLITS, read_split
+
+PAD_WORD = '<pad>'
+PAD_TAG = 'O'
+# Ids kept for words not in words.txt (and characters not in chars.txt).
+NUM_OOV_BUCKETS = 1
+
+parser = argparse.ArgumentParser()
+parser.add_argument('--min_count_word', default=1, type=int,
+                    help="Keep the training words seen at least this many times")
+parser.add_argument('--min_count_tag', default=1, type=int,
+                    help="Keep the training tags seen at least this many times")
+parser.add_argument('--data_dir', default='data/NER', help="Folder of the dataset (built by build_ner_dataset.py)")
+
+RUN_BUILD_FIRST = ("run build_ner_dataset.py first (python build_ner_dataset.py --synthetic, or --data_dir with "
+                   "your corpus)")
+
+
+def by_frequency(counts):
+    """The keys of `counts`, most frequent first; ties keep the order in which they were first seen."""
+    # sorted() is stable and `counts` keeps insertion order, so ties stay in order of first appearance.
+    return sorted(counts, key=lambda key: -counts[key])
+
+
+def word_vocabulary(sentences, min_count):
+    counts = collections.Counter(token for sentence in sentences for token in sentence.tokens)
+    counts.pop(PAD_WORD, None)  # a corpus word "<pad>" would take the pad's id anyway
+    return [PAD_WORD] + [word for word in by_frequency(counts) if counts[word] >= min_count]
+
+
+def char_vocabulary(sentences, words):
+    """<pad>, then the characters of the training tokens that are in `words`, counted over the text."""
+    kept = set(words[1:])
+    counts = collections.Counter(char for sentence in sentences for token in sentence.tokens
+                                 if token in kept for char in token)
+    return [PAD_WORD] + by_frequency(counts)
+
+
+def tag_vocabulary(sentences, min_count):
+    """O first (it pads the label sequences), then the other kept tags, sorted."""
+    counts = collections.Counter(tag for sentence in sentences for tag in sentence.tags)
+    return [PAD_TAG] + sorted(tag for tag, count in counts.items() if count >= min_count and tag != PAD_TAG), counts
+
+
+def check_tags_known(splits, tags, train_counts, min_count_tag):
+    """Every tag of every split must be in tags.txt: the model can only predict those."""
+    known = set(tags)
+    for split in SPLITS:
+        for sentence in splits[split]:
+            for tag in sentence.tags:
+                if tag in known:
+                    continue
+                if train_counts[tag]:
+                    raise InputError("{}: tag {!r} is not in tags.txt: it occurs {} time(s) in train, fewer than "
+                                     "--min_count_tag {}: lower --min_count_tag, or merge the type into another".format(
+                                         sentence.where, tag, train_counts[tag], min_count_tag))
+                raise InputError("{}: tag {!r} is not in tags.txt: it never occurs in train/{}, and every tag must: "
+                                 "move sentences with it into train, or merge the type into another".format(
+                                     sentence.where, tag, LABELS))
+
+
+def write_lines_atomically(files):
+    """Write {path: lines}, each file under a temporary name first, renamed over `path` when complete.
+
+    A rename is atomic, and all the renames come after all the writing: an interrupted
+    run never leaves half a file, and almost never a mix of old and new files (and then
+    dataset_params.json, written after them, still belongs to the old ones).
+    """
+    written = {}
+    try:
+        for path, lines in files.items():
+            fd, tmp_path = tempfile.mkstemp(prefix='.tmp-', dir=os.path.dirname(os.path.abspath(path)))
+            written[path] = tmp_path
+            with os.fdopen(fd, 'w', encoding='utf-8', newline='\n') as f:
+                f.writelines(line + '\n' for line in lines)
+                f.flush()
+                os.fsync(f.fileno())
+        for path, tmp_path in written.items():
+            os.replace(tmp_path, path)
+    finally:
+        for tmp_path in written.values():
+            if os.path.exists(tmp_path):
+                os.remove(tmp_path)
+
+
+def build_vocab(data_dir, min_count_word=1, min_count_tag=1):
+    """Write words.txt, tags.txt, chars.txt and dataset_params.json into data_dir; return the params dict."""
+    if min_count_word < 1 or min_count_tag < 1:
+        raise InputError("--min_count_word and --min_count_tag must be at least 1")
+    if not os.path.isdir(data_dir):
+        raise InputError("No folder {}: {}".format(data_dir, RUN_BUILD_FIRST))
+    splits = {split: read_split(os.path.join(data_dir, split), RUN_BUILD_FIRST, strict=True) for split in SPLITS}
+    train = splits['train']
+    words = word_vocabulary(train, min_count_word)
+    tags, train_tag_counts = tag_vocabulary(train, min_count_tag)
+    check_tags_known(splits, tags, train_tag_counts, min_count_tag)
+    chars = char_vocabulary(train, words)
+    write_lines_atomically({os.path.join(data_dir, 'words.txt'): words,
+                            os.path.join(data_dir, 'tags.txt'): tags,
+                            os.path.join(data_dir, 'chars.txt'): chars})
+    dataset_params = {
+        'train_size': len(train),
+        'dev_size': len(splits['dev']),
+        'test_size': len(splits['test']),
+        'vocab_size': len(words) + NUM_OOV_BUCKETS,
+        'number_of_tags': len(tags),
+        'char_vocab_size': len(chars) + NUM_OOV_BUCKETS,
+        'pad_word': PAD_WORD,
+        'pad_tag': PAD_TAG,
+        'num_oov_buckets': NUM_OOV_BUCKETS,
+    }
+    # Written last: a dataset_params.json always describes the vocabulary files beside it.
+    save_dict_to_json(dataset_params, os.path.join(data_dir, 'dataset_params.json'))
+    return dataset_params
+
+
+def main(args):
+    logging.basicConfig(level=logging.INFO, format='%(message)s')
+    logging.info("Building the vocabularies of %s from its training split...", args.data_dir)
+    dataset_params = build_vocab(args.data_dir, args.min_count_word, args.min_count_tag)
+    logging.info("- done. Saved words.txt, tags.txt, chars.txt and dataset_params.json in %s", args.data_dir)
+    logging.info("Characteristics of the dataset:")
+    for key, value in dataset_params.items():
+        logging.info("- %s: %s", key, value)
+
+
+if __name__ == '__main__':
+    run_script(main, parser.parse_args())
