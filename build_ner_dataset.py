@@ -99,12 +99,16 @@ def log_summary(statistics, output_dir):
                                                                         for split in SPLITS), output_dir)
 
 
-def build(output_dir, data_dir=None, synthetic=False, overwrite=False):
-    """Build output_dir from data_dir (or a generated set). Returns {split: statistics} (see split_statistics)."""
+def build(output_dir, data_dir=None, synthetic=False, overwrite=False, synthetic_sizes=None):
+    """Build output_dir from data_dir (or a generated set). Returns {split: statistics} (see split_statistics).
+
+    synthetic_sizes: (train, dev, test) sentences of the generated set, for tests that want
+    a smaller one (default: ner/synthetic.py's).
+    """
     check_output_dir(output_dir, overwrite)
     if synthetic:
         logging.info("Generating a synthetic NER dataset (ner/synthetic.py)")
-        splits = generate()
+        splits = generate(*(synthetic_sizes or ()))
     else:
         splits = load_corpus(data_dir)
     write_dataset(splits, output_dir)

@@ -8,12 +8,13 @@ import time
 from argparse import Namespace
 
 import pytest
+from conftest import run
 
 import build_ner_dataset
 from build_ner_dataset import build
 from build_vocab import build_vocab
 from model.utils import InputError, run_script
-from ner.corpora import LOOKED_FOR, load_corpus, to_iob2
+from ner.corpora import LOOKED_FOR, decode_csv, load_corpus, to_iob2
 from ner.entities import count_entities, get_entities, precision_recall_f1
 from ner.synthetic import generate
 
@@ -170,6 +171,10 @@ def test_kaggle_csv_windows_1252_quoted_comma_split_in_file_order(tmp_path, capl
     assert output(out, 'test')[0] == 'Word17 Paris\nWord18 Paris\nWord19 Paris\n'
     assert '(Windows-1252)' in caplog.text
     assert 'Split the 20 sentences of {} 70/15/15 in file order, as the course did'.format(path) in caplog.text
+
+
+def test_windows_1252_bytes_it_leaves_undefined_still_decode():
+    assert decode_csv(b'caf\xe9 \x80 \x81') == ('caf\xe9 \u20ac \x81', 'Windows-1252')
 
 
 def test_kaggle_csv_given_as_a_file_in_utf8(tmp_path):
@@ -346,6 +351,11 @@ def test_synthetic_is_deterministic_and_quick(tmp_path, synthetic):
     assert [files[os.path.join(split, 'sentences.txt')].count(b'\n') for split in SPLITS] == [3000, 600, 600]
 
 
+def test_synthetic_sizes_can_be_shrunk_for_tests(tmp_path):
+    stats = build(str(tmp_path / 'NER'), synthetic=True, synthetic_sizes=(30, 5, 4))
+    assert [stats[split]['sentences'] for split in SPLITS] == [30, 5, 4]
+
+
 def test_synthetic_is_bio_with_the_four_types(synthetic):
     splits, _ = synthetic
     for sentences in splits.values():
@@ -474,3 +484,18 @@ def test_build_vocab_checks_the_files(tmp_path, changes, message):
     with pytest.raises(InputError, match=message):
         build_vocab(data)
     assert not os.path.exists(os.path.join(data, 'words.txt'))
+
+
+@pytest.mark.slow
+def test_scripts_as_a_user_runs_them(tmp_path):
+    out = str(tmp_path / 'NER')
+    result = run('build_ner_dataset.py', '--synthetic', '--output_dir', out)
+    assert re.search(r"- train: 3000 sentences, \d+ tokens, \d+ entities \(LOC \d+, ORG \d+, PER \d+, MISC \d+\)\n"
+                     r"- dev: 600 sentences.*\n- test: 600 sentences.*\n"
+                     r"Wrote 3000 train, 600 dev and 600 test sentences to .*NER\n", result.stderr)
+    result = run('build_vocab.py', '--data_dir', out)
+    assert '- number_of_tags: 9\n' in result.stderr
+    result = run('build_ner_dataset.py', '--synthetic', '--output_dir', out, check=False)
+    assert result.returncode == 2
+    assert result.stderr == "Error: {} already holds a dataset ({} is not empty): pass --overwrite to replace it, " \
+                            "or choose another --output_dir\n".format(out, os.path.join(out, 'train'))
