@@ -31,7 +31,8 @@ import multiprocessing
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
-from model.utils import IMAGE_EXTENSIONS, InputError, label_from_name, run_script
+from model.errors import InputError, run_script
+from model.image_files import IMAGE_EXTENSIONS, label_from_name
 
 SIZE = 64
 # Quality of the JPEG files written (model/image_resize.py uses the same for new photos).

@@ -3,53 +3,56 @@ import argparse
 import logging
 import os
 
+from model.errors import run_script
 from model.evaluation import evaluate
-from model.image_check import DATA_ERRORS, raise_for_bad_image
-from model.input_fn import input_fn, list_images
-from model.model_fn import model_fn
-from model.tf_compat import tf
-from model.utils import load_params, run_script, set_logger
+from model.examples import check_params, example_of
+from model.layout import BEST_WEIGHTS, EVALUATE_LOG
+from model.provenance import check_dataset
+from model.tf_compat import DATA_ERRORS, tf
+from model.utils import load_params, set_logger
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--model_dir', default='experiments/base_model',
                     help="Experiment directory containing params.json")
-parser.add_argument('--data_dir', default='data/64x64_SIGNS',
-                    help="Directory containing the dataset")
-parser.add_argument('--restore_from', default='best_weights',
+parser.add_argument('--data_dir', default=None,
+                    help="Directory containing the dataset (default: data/64x64_SIGNS for the vision "
+                         "example, data/NER for the NER example)")
+parser.add_argument('--restore_from', default=BEST_WEIGHTS,
                     help="Subdirectory of model dir or file containing the weights")
 
 
 def main(args):
     # Load the parameters
     params = load_params(args.model_dir)
+    example = example_of(params)
+    check_params(params)
+    data_dir = args.data_dir or example.DEFAULT_DATA_DIR
 
     # Set the logger
-    set_logger(os.path.join(args.model_dir, 'evaluate.log'))
+    set_logger(os.path.join(args.model_dir, EVALUATE_LOG))
 
-    # Create the input data pipeline
+    # Get the examples of the test set, and check they fit the weights
     logging.info("Creating the dataset...")
-    test_filenames, test_labels = list_images(os.path.join(args.data_dir, 'test_signs'), params.num_labels)
+    test_data, test_size = example.load_split(data_dir, 'test', params)
+    check_dataset(args.model_dir, example.dataset_identity(data_dir))
 
     # specify the size of the evaluation set
-    params.eval_size = len(test_filenames)
+    params.eval_size = test_size
 
     with tf.Graph().as_default():
-        # Set the random seed for the whole graph
-        tf.set_random_seed(230)
-
         # create the iterator over the dataset
-        test_inputs = input_fn(False, test_filenames, test_labels, params)
+        test_inputs = example.input_fn(False, test_data, params)
 
         # Define the model
         logging.info("Creating the model...")
-        model_spec = model_fn('eval', test_inputs, params, reuse=False)
+        model_spec = example.model_fn('eval', test_inputs, params, reuse=False)
 
         logging.info("Starting evaluation")
         try:
             return evaluate(model_spec, args.model_dir, params, args.restore_from)
         except DATA_ERRORS as error:
             # Which file could tf.data not read? Only looked for now that something failed.
-            raise_for_bad_image(error, test_filenames, args.data_dir)
+            example.explain_data_error(error, [test_data], data_dir)
             raise
 
 

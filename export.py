@@ -2,23 +2,25 @@
 
     python export.py --model_dir experiments/base_model --restore_from best_weights --export_dir exported/base_model/1
 
-The serving signature takes encoded images (JPEG or PNG bytes, any size) and
-prepares them as predict.py does, so a client need not know the image size.
+The serving signature takes what a client has: encoded images (JPEG or PNG bytes, any
+size) for the vision example, sentences (strings) for the NER example; each is
+prepared in the graph as predict.py prepares it, so a client need not know how.
 """
 import argparse
 import logging
 import os
 
-from model.input_fn import serving_input_fn
-from model.model_fn import model_fn
+from model.errors import InputError, run_script
+from model.examples import check_params, example_of
+from model.layout import BEST_WEIGHTS
 from model.prediction import export_saved_model
 from model.tf_compat import tf
-from model.utils import InputError, class_names, load_params, run_script
+from model.utils import load_params
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--model_dir', default='experiments/base_model',
                     help="Experiment directory containing params.json")
-parser.add_argument('--restore_from', default='best_weights',
+parser.add_argument('--restore_from', default=BEST_WEIGHTS,
                     help="Subdirectory of model dir or file containing the weights")
 parser.add_argument('--export_dir', default=None,
                     help="New folder for the SavedModel, named by its version number "
@@ -35,7 +37,8 @@ def next_version_dir(model_dir):
 def main(args):
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     params = load_params(args.model_dir)
-    names = class_names(params)
+    check_params(params)
+    example = example_of(params)
 
     export_dir = args.export_dir or next_version_dir(args.model_dir)
     if os.path.exists(export_dir):
@@ -46,17 +49,10 @@ def main(args):
                         "such as exported/base_model/1: %s will not be served as it is", export_dir)
 
     with tf.Graph().as_default():
-        inputs = serving_input_fn(params)
-        model_spec = model_fn('predict', inputs, params)
-        classes = model_spec['predictions']
-        outputs = {'probabilities': model_spec['probabilities'],
-                   'classes': classes,
-                   'labels': tf.gather(tf.constant(names), classes)}
-        export_saved_model({'image_bytes': inputs['image_bytes']}, outputs,
-                           args.model_dir, args.restore_from, export_dir)
+        inputs, outputs, description = example.serving_signature(params, args.model_dir)
+        export_saved_model(inputs, outputs, args.model_dir, args.restore_from, export_dir)
 
-    logging.info("SavedModel written to %s: signature 'serving_default' takes image_bytes "
-                 "(encoded JPEG or PNG images), gives probabilities, classes and labels", export_dir)
+    logging.info("SavedModel written to %s: %s", export_dir, description)
     return export_dir
 
 

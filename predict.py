@@ -1,75 +1,43 @@
-"""Predict the labels of new images with a trained model.
+"""Predict with a trained model: the labels of new images, or the entity tags of new sentences.
 
     python predict.py --model_dir experiments/base_model --restore_from best_weights photo.jpg my_photos/
+    python predict.py --model_dir experiments/ner/base_model my_sentences.txt
+    echo "John lives in New York ." | python predict.py --model_dir experiments/ner/base_model
 
 Images may have any size and mode (JPEG or PNG, grayscale, RGBA...): they are
 resized the way build_dataset.py resized the training images. A file that cannot
-be read as an image is named and skipped.
+be read as an image is named and skipped. Sentences are raw text, one per line:
+they are split into tokens the way the training data was.
 """
 import argparse
 import logging
-import os
 
-from model.input_fn import input_fn
-from model.model_fn import model_fn
-from model.prediction import predict, write_predictions_csv
-from model.tf_compat import tf
-from model.utils import IMAGE_EXTENSIONS, InputError, class_names, load_params, run_script
+from model.errors import run_script
+from model.examples import check_params, example_of
+from model.layout import BEST_WEIGHTS
+from model.prediction import check_output_path
+from model.utils import load_params
 
 parser = argparse.ArgumentParser()
-parser.add_argument('images', nargs='+', metavar='IMAGE_OR_FOLDER',
-                    help="Image files, or folders of images ({})".format(', '.join(IMAGE_EXTENSIONS)))
+parser.add_argument('inputs', nargs='*', metavar='FILE_OR_FOLDER',
+                    help="Vision: image files or folders of images (JPEG, PNG). NER: text files of sentences, "
+                         "one per line ('-' or nothing: standard input)")
 parser.add_argument('--model_dir', default='experiments/base_model',
                     help="Experiment directory containing params.json")
-parser.add_argument('--restore_from', default='best_weights',
+parser.add_argument('--restore_from', default=BEST_WEIGHTS,
                     help="Subdirectory of model dir or file containing the weights")
 parser.add_argument('--output', default=None,
-                    help="Also write a CSV file: file, label and the probability of every class")
-
-
-def list_inputs(paths):
-    """The image files named on the command line, with each folder replaced by its images (sorted)."""
-    filenames = []
-    for path in paths:
-        if os.path.isdir(path):
-            names = sorted(name for name in os.listdir(path)
-                           if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith('.'))
-            if not names:
-                logging.warning("%s holds no images (%s)", path, ', '.join(IMAGE_EXTENSIONS))
-            filenames.extend(os.path.join(path, name) for name in names)
-        elif os.path.isfile(path):
-            filenames.append(path)
-        else:
-            raise InputError("No file or folder {}: pass image files or folders of images".format(path))
-    if not filenames:
-        raise InputError("No images to predict in {}".format(', '.join(paths)))
-    return filenames
+                    help="Also write the predictions to this file: CSV (vision: the probability of every class; "
+                         "NER: one row per token), or JSON lines for NER if it ends in .jsonl")
 
 
 def main(args):
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     params = load_params(args.model_dir)
-    names = class_names(params)
-    filenames = list_inputs(args.images)
-
-    with tf.Graph().as_default():
-        # Labels None: the predict pipeline, images resized as build_dataset.py does, no augmentation.
-        inputs = input_fn(False, filenames, None, params)
-        model_spec = model_fn('predict', inputs, params)
-        results = predict(model_spec, args.model_dir, args.restore_from)
-
-    for filename in filenames:
-        if filename in results:
-            prediction, probabilities = results[filename]
-            print("{}: {} ({:.3f})".format(filename, names[prediction], probabilities[prediction]), flush=True)
-        else:
-            logging.warning("Skipped %s: it could not be read as an image (JPEG, PNG, GIF or BMP)", filename)
-    if not results:
-        raise InputError("None of the {} file(s) could be read as an image".format(len(filenames)))
+    check_params(params)
     if args.output:
-        write_predictions_csv(args.output, filenames, results, names)
-        logging.info("Predictions written to %s", args.output)
-    return results
+        check_output_path(args.output)  # before anything is computed
+    return example_of(params).predict(args.inputs, params, args.model_dir, args.restore_from, args.output)
 
 
 if __name__ == '__main__':

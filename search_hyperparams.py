@@ -1,16 +1,16 @@
 """Perform a hyperparameter search: train one job per setting of search.json, each in its own folder"""
 import argparse
 import os
-import shlex
-import shutil
 import signal
 import sys
 
-from model.utils import InputError, run_script
+from model.errors import InputError, run_script
+from model.examples import example_of
+from model.utils import load_params
 from search.grid import SEARCH_FILE, plan_jobs, read_search, train_command
-from search.local import run_local
+from search.local import launcher_prefix, run_local
 from search.report import say, summarize
-from search.slurm import CLI_FLAGS, check_resources, run_slurm
+from search.slurm import run_slurm, slurm_resources
 
 # train.py next to this script, so that the search runs from any working directory.
 TRAIN_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'train.py')
@@ -19,7 +19,9 @@ parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument('--parent_dir', default='experiments/learning_rate',
                     help="Directory containing params.json, and search.json listing the values to try "
                          "(without it: learning_rate 1e-4, 1e-3, 1e-2)")
-parser.add_argument('--data_dir', default='data/64x64_SIGNS', help="Directory containing the dataset")
+parser.add_argument('--data_dir', default=None,
+                    help="Directory containing the dataset (default: data/64x64_SIGNS for the vision "
+                         "example, data/NER for the NER example)")
 parser.add_argument('--jobs', type=int, default=1, help="How many jobs run at the same time (not with slurm)")
 parser.add_argument('--launcher', default=None,
                     help="'slurm' to submit each job with sbatch; or a command put in front of each job's "
@@ -48,7 +50,7 @@ def main(args):
     resources = slurm_resources(args, slurm_section)
     prefix = launcher_prefix(args.launcher)
     jobs = plan_jobs(args.parent_dir, grid)
-    check_data_dir(args.data_dir)
+    check_data_dir(args.data_dir, args.parent_dir)
 
     skipped = [job for job in jobs if job.status == 'done']
     to_run = [job for job in jobs if job.status != 'done']
@@ -74,7 +76,7 @@ def main(args):
                 len(to_run), min(args.jobs, len(to_run))))
         outcomes, interrupted = run_local(to_run, args.data_dir, sys.executable, TRAIN_PY,
                                           max_jobs=args.jobs, prefix=prefix)
-    status = summarize(args.parent_dir, outcomes, skipped, interrupted)
+    status = summarize(args.parent_dir, outcomes, skipped, interrupted, total=len(jobs))
     if status:
         raise SystemExit(status)
 
@@ -83,39 +85,12 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def slurm_resources(args, section):
-    """The `slurm` section of search.json, overridden by the command line; checked even when not used."""
-    check_resources(section, os.path.join(args.parent_dir, SEARCH_FILE))
-    given = {'partition': args.partition, 'time': args.time, 'cpus': args.cpus, 'mem': args.mem,
-             'gpus': int(args.gpus) if args.gpus and args.gpus.isdigit() else args.gpus,
-             'extra': list(section.get('extra') or []) + args.sbatch if args.sbatch else None}
-    given = {key: value for key, value in given.items() if value is not None}
-    if given and args.launcher != 'slurm':
-        key = next(iter(given))
-        raise InputError("--{} only applies with --launcher slurm".format(CLI_FLAGS.get(key, key)))
-    return dict(section, **check_resources(given))
-
-
-def launcher_prefix(launcher):
-    """The --launcher command as an argument list, its program checked to exist ([] for none or slurm)."""
-    if launcher is None or launcher == 'slurm':
-        return []
-    try:
-        prefix = shlex.split(launcher)
-    except ValueError as e:
-        raise InputError("--launcher {!r}: {} (quote it as you would in a shell)".format(launcher, e)) from None
-    if not prefix:
-        raise InputError("--launcher is empty: give a command such as \"srun --gres=gpu:1\", or leave it out")
-    if shutil.which(prefix[0]) is None:
-        raise InputError("--launcher: no command {!r} found on the PATH".format(prefix[0]))
-    return prefix
-
-
-def check_data_dir(data_dir):
-    for split in ('train_signs', 'dev_signs'):
-        if not os.path.isdir(os.path.join(data_dir, split)):
-            raise InputError("No folder {}: build the dataset first (python build_dataset.py), "
-                             "or pass --data_dir".format(os.path.join(data_dir, split)))
+def check_data_dir(data_dir, parent_dir):
+    """The data set the jobs train on must be there: each job would fail on it otherwise."""
+    params = load_params(parent_dir)
+    example = example_of(params)
+    for split in ('train', 'dev'):
+        example.load_split(data_dir or example.DEFAULT_DATA_DIR, split, params)
 
 
 if __name__ == '__main__':

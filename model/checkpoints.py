@@ -15,30 +15,15 @@ import logging
 import os
 import re
 
+from model.errors import InputError, tf_error_reason
+from model.layout import BEST_WEIGHTS, LAST_WEIGHTS, STATE_FILE, checkpoint_path, has_weights  # noqa: F401
 from model.tf_compat import tf
-from model.utils import InputError, tf_error_reason
-
-WEIGHTS_DIRS = ('last_weights', 'best_weights')
-STATE_FILE = 'checkpoint'  # the file where a tf.train.Saver lists its checkpoints, newest last
 
 # What TensorFlow's savers write while saving, before the rename: `after-epoch-3.index.tempstate123`
 # for the weights, `checkpoint.tmp<32 hex>` and `after-epoch-3.meta.tmp<32 hex>` for the rest.
 _PARTIAL_SAVE = re.compile(r'\.tempstate\d+$|\.tmp[0-9a-f]{32}$')
 
 log = logging.getLogger(__name__)
-
-
-def has_weights(model_dir):
-    """True if model_dir already holds checkpoints that training from scratch would overwrite.
-
-    Any checkpoint counts, even a damaged one or one its folder's state file does not name:
-    better to ask for --restore_from than to overwrite.
-    """
-    for weights_dir in WEIGHTS_DIRS:
-        folder = os.path.join(model_dir, weights_dir)
-        if os.path.isdir(folder) and any(name.endswith('.index') for name in os.listdir(folder)):
-            return True
-    return False
 
 
 def checkpoint_problem(prefix):
@@ -108,44 +93,114 @@ def find_checkpoint(restore_from, model_dir):
     relative to model_dir (`best_weights`, as evaluate.py's default); a folder means
     its newest checkpoint that is whole. A checkpoint named explicitly must be whole.
     """
-    candidates = [restore_from]
-    if not os.path.isabs(restore_from):
-        candidates.append(os.path.join(model_dir, restore_from))
-    for path in candidates:
-        if os.path.isdir(path):
-            checkpoint, skipped = latest_usable_checkpoint(path)
-            if checkpoint is not None:
-                return checkpoint
-            if not any(name.endswith('.index') for name in os.listdir(path)):
-                raise InputError("{} holds no checkpoint (no after-epoch-N.index): train first with "
-                                 "python train.py --model_dir {}".format(path, model_dir))
-            raise InputError("{} holds no usable checkpoint: {}. Restore from another folder "
-                             "(such as {}) or train again in a new --model_dir".format(
-                                 path, '; '.join(skipped), os.path.join(model_dir, 'best_weights')))
-        if os.path.isfile(path + '.index'):  # a V2 checkpoint prefix
-            problem = checkpoint_problem(path)
-            if problem is not None:
-                raise InputError("{} is {}: restore from its folder ({}) to use the newest whole "
-                                 "checkpoint instead".format(path, problem, os.path.dirname(path)))
-            return path
+    path = _weights_path(restore_from, model_dir)
+    if os.path.isdir(path) and any(name.endswith('.index') for name in os.listdir(path)):
+        checkpoint, skipped = latest_usable_checkpoint(path)
+        if checkpoint is not None:
+            return checkpoint
+        raise InputError("{} holds no usable checkpoint: {}. Restore from another folder "
+                         "(such as {}) or train again in a new --model_dir".format(
+                             path, '; '.join(skipped), os.path.join(model_dir, BEST_WEIGHTS)))
+    if os.path.isfile(path + '.index'):  # a V2 checkpoint prefix
+        problem = checkpoint_problem(path)
+        if problem is not None:
+            raise InputError("{} is {}: restore from its folder ({}) to use the newest whole "
+                             "checkpoint instead".format(path, problem, os.path.dirname(path)))
+        return path
+    if os.path.isdir(path) or os.path.basename(os.path.normpath(path)) in (LAST_WEIGHTS, BEST_WEIGHTS):
+        # The weights folder of an experiment not trained yet, or stopped in its first epoch
+        # (Ctrl-C, kill -9, a crash): the same command again would fail the same way.
+        raise InputError("{} holds no checkpoint (no after-epoch-N.index): nothing was saved there yet (a run "
+                         "stopped before the end of its first epoch saves nothing). Train first, without "
+                         "--restore_from: python train.py --model_dir {}".format(path, model_dir))
     raise InputError("No weights found at {}: pass --restore_from a folder such as {} "
                      "or a checkpoint such as {}".format(
-                         ' or '.join(candidates), os.path.join(model_dir, 'last_weights'),
-                         os.path.join(model_dir, 'last_weights', 'after-epoch-1')))
+                         path, os.path.join(model_dir, LAST_WEIGHTS),
+                         checkpoint_path(model_dir, LAST_WEIGHTS, 1)))
+
+
+def _weights_path(restore_from, model_dir):
+    """restore_from as given, or inside model_dir (`best_weights`) when only that exists or it is a bare name."""
+    inside = os.path.join(model_dir, restore_from)
+    if os.path.isabs(restore_from) or os.path.exists(restore_from + '.index') or os.path.exists(restore_from):
+        return restore_from
+    if os.path.exists(inside) or os.path.exists(inside + '.index') or not os.path.dirname(restore_from):
+        return inside
+    return restore_from
+
+
+def restore(sess, restore_from, model_dir, saver=None):
+    """Load the weights that `restore_from` names (see find_checkpoint) into the session's graph.
+
+    The one way every script restores weights: the checkpoint is checked against the
+    graph first (see restore_weights). Returns the checkpoint restored.
+    """
+    checkpoint = find_checkpoint(restore_from, model_dir)
+    logging.info("Restoring parameters from {}".format(checkpoint))
+    restore_weights(saver or tf.train.Saver(), sess, checkpoint)
+    return checkpoint
 
 
 def restore_weights(saver, sess, checkpoint):
-    """saver.restore(sess, checkpoint), telling the user when the checkpoint is of another model.
+    """saver.restore(sess, checkpoint), once the checkpoint is known to hold exactly this graph's weights.
 
-    That happens when params.json changed since the weights were saved (num_channels,
-    use_batch_norm, image_size...): TensorFlow then fails on a shape or a missing variable.
+    A checkpoint of another model (params.json changed since the weights were saved:
+    num_channels, use_batch_norm, a rebuilt vocabulary...) must not be loaded in part:
+    TensorFlow would restore the variables it finds and leave the rest as initialized,
+    and every number computed afterwards would be wrong without a word.
     """
+    problem = graph_mismatch(checkpoint, tf.global_variables())
+    if problem is not None:
+        raise InputError("{} does not fit the model that params.json describes ({}): use the params.json "
+                         "and data set it was trained with, or train in a new --model_dir".format(checkpoint, problem))
     try:
         saver.restore(sess, checkpoint)
-    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
-        raise InputError("{} does not fit the model that params.json describes ({}): use the params.json it "
-                         "was trained with, or train in a new --model_dir".format(
-                             checkpoint, tf_error_reason(e.message))) from None
+    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError, tf.errors.DataLossError) as e:
+        if not os.path.isfile(checkpoint + '.index'):
+            raise _vanished(checkpoint) from None
+        raise InputError("{} could not be restored ({}): restore from another checkpoint, or train again "
+                         "in a new --model_dir".format(checkpoint, tf_error_reason(e.message))) from None
+
+
+def graph_mismatch(checkpoint, variables):
+    """None if `checkpoint` holds every variable in `variables` with its shape and no other network
+    variable; else what differs (one line).
+
+    The checkpoint may hold more than the graph, but only the training state: the global
+    step and the optimizer's slots (`<variable>/Adam`), which an evaluation graph has no use for.
+    """
+    try:
+        stored = dict(tf.train.list_variables(checkpoint))
+    except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError):
+        if not os.path.isfile(checkpoint + '.index'):
+            raise _vanished(checkpoint) from None
+        raise
+    wanted = {variable.op.name: variable.shape.as_list() for variable in variables}
+    missing = sorted(name for name in wanted if name not in stored)
+    reshaped = sorted(name for name in wanted if name in stored and list(stored[name]) != wanted[name])
+    # The network's variables are under 'model/'; a slot is named after the variable it belongs to.
+    network = [name for name in stored if name.startswith('model/')
+               and not any(name.startswith(other + '/') for other in stored if other != name)]
+    extra = sorted(name for name in network if name not in wanted)
+    problems = []
+    if reshaped:
+        problems.append('{} has shape {} in the checkpoint but {} here{}'.format(
+            reshaped[0], list(stored[reshaped[0]]), wanted[reshaped[0]], _more(reshaped)))
+    if extra:
+        problems.append('the checkpoint holds {}, which this model does not have{}'.format(extra[0], _more(extra)))
+    if missing:
+        problems.append('this model has {}, which the checkpoint does not hold{}'.format(missing[0], _more(missing)))
+    return '; '.join(problems) or None
+
+
+def _more(names):
+    return ' (and {} more)'.format(len(names) - 1) if len(names) > 1 else ''
+
+
+def _vanished(checkpoint):
+    return InputError("{} disappeared while it was being read: a training run is saving new weights into {} "
+                      "right now (it replaces older checkpoints). Wait for it to finish its epoch, or for the "
+                      "whole run, and run this again".format(checkpoint, os.path.dirname(checkpoint)))
 
 
 def epoch_of(checkpoint):

@@ -2,7 +2,8 @@
 import logging
 import os
 
-from model.checkpoints import find_checkpoint, restore_weights
+from model.checkpoints import restore
+from model.layout import metrics_file
 from model.session_config import session_config
 from model.tf_compat import tf
 from model.utils import save_dict_to_json
@@ -67,27 +68,24 @@ def evaluate(model_spec, model_dir, params, restore_from):
     Args:
         model_spec: (dict) contains the graph operations or nodes needed for evaluation
         model_dir: (string) directory containing config, weights and log
-        params: (Params) contains hyperparameters of the model.
-                Must define: num_epochs, train_size, batch_size, eval_size, save_summary_steps
+        params: (Params) contains hyperparameters of the model, and eval_size (the split's size)
         restore_from: (string) directory or file containing weights to restore the graph
     """
     # Initialize tf.Saver
     saver = tf.train.Saver()
 
     with tf.Session(config=session_config(params)) as sess:
-        # Initialize the lookup table
+        # Initialize the variables (and the NER example's vocabulary lookup tables)
         sess.run(model_spec['variable_init_op'])
 
         # Reload weights from the weights subdirectory
-        save_path = find_checkpoint(restore_from, model_dir)
-        logging.info("Restoring parameters from {}".format(save_path))
-        restore_weights(saver, sess, save_path)
+        restore(sess, restore_from, model_dir, saver)
 
         # Evaluate
         num_steps = num_steps_for(params.eval_size, params.batch_size)
         metrics = evaluate_sess(sess, model_spec, num_steps)
         metrics_name = os.path.basename(os.path.normpath(restore_from))
-        save_path = os.path.join(model_dir, "metrics_test_{}.json".format(metrics_name))
+        save_path = os.path.join(model_dir, metrics_file('test', metrics_name))
         save_dict_to_json(metrics, save_path)
         logging.info("Metrics written to {}".format(save_path))
     return metrics

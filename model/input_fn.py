@@ -1,12 +1,11 @@
 """Create the input data pipeline using `tf.data`"""
 import os
 
+from model.errors import InputError
+from model.image_files import IMAGE_EXTENSIONS, label_from_name
 from model.image_resize import resize_like_build_dataset
+from model.params import SEED
 from model.tf_compat import tf
-from model.utils import IMAGE_EXTENSIONS, InputError, label_from_name
-
-# Seed of the shuffle and of the random augmentations (the same as tf.set_random_seed in train.py).
-SEED = 230
 
 
 def list_images(split_dir, num_labels):
@@ -59,6 +58,12 @@ def decode_and_resize(image_string, size):
     return resized_image
 
 
+# Each training image gets its own three random draws, numbered from 3 * (its index in the epoch):
+# one for the flip, one for the brightness, one for the saturation.
+DRAWS_PER_IMAGE = 3
+FLIP_DRAW, BRIGHTNESS_DRAW, SATURATION_DRAW = 0, 1, 2
+
+
 def _random_uniform(seed, index, minval, maxval):
     """A random number that depends only on (seed, index, which draw): same every run, any thread order."""
     return tf.random.stateless_uniform([], seed=tf.stack([seed, index]), minval=minval, maxval=maxval)
@@ -75,11 +80,11 @@ def train_preprocess(image, label, seed, use_random_flip):
     threads may run in any order and the result is still the same on every run.
     """
     if use_random_flip:
-        flip = _random_uniform(seed[0], seed[1], 0., 1.) < 0.5
+        flip = _random_uniform(seed[0], seed[1] + FLIP_DRAW, 0., 1.) < 0.5
         # tf.where rather than tf.cond: the same pixels, without calling a branch function per image.
         image = tf.where(flip, tf.image.flip_left_right(image), image)
-    image = image + _random_uniform(seed[0], seed[1] + 1, -32. / 255., 32. / 255.)
-    image = tf.image.adjust_saturation(image, _random_uniform(seed[0], seed[1] + 2, 0.5, 1.5))
+    image = image + _random_uniform(seed[0], seed[1] + BRIGHTNESS_DRAW, -32. / 255., 32. / 255.)
+    image = tf.image.adjust_saturation(image, _random_uniform(seed[0], seed[1] + SATURATION_DRAW, 0.5, 1.5))
 
     # Make sure the image is still in [0, 1]
     image = tf.clip_by_value(image, 0.0, 1.0)
@@ -126,17 +131,12 @@ def input_fn(is_training, filenames, labels, params):
         is_training: (bool) whether to use the train or test pipeline.
                      At training, we shuffle the data and have multiple epochs
         filenames: (list) filenames of the images, as ["data_dir/{label}_IMG_{id}.jpg"...]
-        labels: (list) corresponding list of labels, or None for new images to predict
-                (then see predict_input_fn)
+        labels: (list) corresponding list of labels (for new images without labels: predict_input_fn)
         params: (Params) contains hyperparameters of the model (ex: `params.num_epochs`)
 
     Returns:
         inputs: (dict) with the `images`, the `labels` and the `iterator_init_op`
     """
-    if labels is None:
-        assert not is_training, "Training needs labels"
-        return predict_input_fn(filenames, params)
-
     num_samples = len(filenames)
     assert len(filenames) == len(labels), "Filenames and labels should have same length"
 
@@ -162,7 +162,7 @@ def input_fn(is_training, filenames, labels, params):
 
     if is_training:
         train_fn = lambda index, example: train_preprocess(
-            *example, (epoch_seed, 3 * index), params.use_random_flip)
+            *example, (epoch_seed, DRAWS_PER_IMAGE * index), params.use_random_flip)
         dataset = (dataset
                    .enumerate()  # the draw number of each image's random augmentation
                    .map(train_fn, num_parallel_calls=params.num_parallel_calls))

@@ -1,6 +1,8 @@
 """Define the model."""
+from model.errors import InputError
+from model.examples import ModelVersion, model_version
+from model.optimizer import learning_rate_schedule
 from model.tf_compat import tf
-from model.utils import InputError
 
 
 def build_model_baseline(is_training, inputs, params):
@@ -52,33 +54,22 @@ def build_model_baseline(is_training, inputs, params):
     return logits
 
 
-# params.model_version -> the function that builds that network. Add yours here.
+def check_baseline_params(params):
+    """The baseline's four 2x2 poolings need an image_size they divide exactly."""
+    if params.image_size % 16:
+        raise InputError("image_size in params.json must be a multiple of 16 (four 2x2 poolings), "
+                         "got {}".format(params.image_size))
+
+
+# params.model_version -> the function that builds that network, and the params it cannot take. Add yours here.
 MODEL_VERSIONS = {
-    'baseline': build_model_baseline,
+    'baseline': ModelVersion(build_model_baseline, check_baseline_params),
 }
 
 
 def build_model(is_training, inputs, params):
     """Build the network that params.model_version names; an unknown name is an InputError."""
-    if params.model_version not in MODEL_VERSIONS:
-        raise InputError("Unknown model_version '{}' in params.json: known versions are {}".format(
-            params.model_version, ', '.join(sorted(MODEL_VERSIONS))))
-    if params.image_size % 16:
-        raise InputError("image_size in params.json must be a multiple of 16 (four 2x2 poolings), "
-                         "got {}".format(params.image_size))
-    return MODEL_VERSIONS[params.model_version](is_training, inputs, params)
-
-
-def learning_rate_schedule(global_step, params):
-    """params.learning_rate, or with use_cosine_decay a cosine decay from it down to 0 at the last step.
-
-    Large steps early and small ones at the end make the last epochs (and so the best
-    weights) much less noisy than a constant rate on a small dataset.
-    """
-    if not params.use_cosine_decay:
-        return params.learning_rate
-    steps_per_epoch = (params.train_size + params.batch_size - 1) // params.batch_size
-    return tf.train.cosine_decay(params.learning_rate, global_step, params.num_epochs * steps_per_epoch)
+    return model_version(MODEL_VERSIONS, params).build_model(is_training, inputs, params)
 
 
 def model_fn(mode, inputs, params, reuse=False):

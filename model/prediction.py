@@ -1,61 +1,59 @@
 """Use a trained model: predictions on new images (predict.py) and a SavedModel for serving (export.py)."""
 import csv
-import logging
 import os
 import shutil
 import tempfile
 
-from model.checkpoints import find_checkpoint
+from model.checkpoints import restore
+from model.errors import InputError
 from model.tf_compat import tf
+from model.utils import write_atomically
 
 
-def restore(sess, model_dir, restore_from):
-    """Load the weights named by `restore_from` (see find_checkpoint) into the session's graph."""
-    save_path = find_checkpoint(restore_from, model_dir)
-    logging.info("Restoring parameters from {}".format(save_path))
-    tf.train.Saver().restore(sess, save_path)
-    return save_path
-
-
-def predict(model_spec, model_dir, restore_from):
-    """Run the predict graph (model_fn in 'predict' mode on predict_input_fn) over all its images.
-
-    Returns:
-        {filename: (predicted class, probabilities)} for the files that could be read
-    """
-    results = {}
+def run_predictions(model_spec, keys, model_dir, restore_from):
+    """Restore the weights, then yield the values of model_spec[key] for `keys`, batch by batch, to the end
+    of the predict pipeline. Every weight is checked to fit before anything is computed."""
+    fetches = [model_spec[key] for key in keys]
     with tf.Session() as sess:
-        restore(sess, model_dir, restore_from)
+        sess.run(model_spec['variable_init_op'])  # the NER example's lookup tables; restored weights overwrite the rest
+        restore(sess, restore_from, model_dir)
         sess.run(model_spec['iterator_init_op'])
-        fetches = [model_spec['filenames'], model_spec['predictions'], model_spec['probabilities']]
         while True:
             try:
-                filenames, predictions, probabilities = sess.run(fetches)
+                yield sess.run(fetches)
             except tf.errors.OutOfRangeError:
-                break
-            for filename, prediction, probability in zip(filenames, predictions, probabilities):
-                results[os.fsdecode(filename)] = (int(prediction), probability)
-    return results
+                return
+
+
+def display_name(filename):
+    """A file name as it can be printed and written to UTF-8: bytes that are not UTF-8 shown as \\xNN."""
+    return os.fsencode(filename).decode('utf-8', 'backslashreplace')
+
+
+def check_output_path(path):
+    """Before any prediction is computed: an --output path that cannot be written is a one-line InputError."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise InputError("--output {} is a folder: give a file name, such as {}".format(
+            path, os.path.join(path, 'predictions.csv')))
+    if not os.path.isdir(folder):
+        raise InputError("--output {}: the folder {} does not exist; create it first or write elsewhere".format(
+            path, folder))
+    if not os.access(folder, os.W_OK):
+        raise InputError("--output {}: the folder {} is not writable; write elsewhere".format(path, folder))
 
 
 def write_predictions_csv(csv_path, filenames, results, names):
     """One row per image read: file, label, then the probability of each class, written atomically."""
-    folder = os.path.dirname(os.path.abspath(csv_path))
-    fd, tmp_path = tempfile.mkstemp(prefix='.tmp-', suffix='.csv', dir=folder)
-    try:
-        with os.fdopen(fd, 'w', newline='', encoding='utf-8') as f:
-            writer = csv.writer(f)
-            writer.writerow(['file', 'label'] + ['probability_' + name for name in names])
-            for filename in filenames:
-                if filename in results:
-                    prediction, probabilities = results[filename]
-                    # str() of a float32 is its shortest exact form: the CSV keeps every digit the model gave.
-                    writer.writerow([filename, names[prediction]] + [str(p) for p in probabilities])
-        os.replace(tmp_path, csv_path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
+    def write(f):
+        writer = csv.writer(f)
+        writer.writerow(['file', 'label'] + ['probability_' + name for name in names])
+        for filename in filenames:
+            if filename in results:
+                prediction, probabilities = results[filename]
+                # str() of a float32 is its shortest exact form: the CSV keeps every digit the model gave.
+                writer.writerow([display_name(filename), names[prediction]] + [str(p) for p in probabilities])
+    write_atomically(csv_path, write, newline='')
 
 
 def export_saved_model(inputs, outputs, model_dir, restore_from, export_dir):
@@ -77,10 +75,14 @@ def export_saved_model(inputs, outputs, model_dir, restore_from, export_dir):
         signature = tf.saved_model.predict_signature_def(inputs, outputs)
         builder = tf.saved_model.Builder(tmp_dir)
         with tf.Session() as sess:
-            restore(sess, model_dir, restore_from)
+            sess.run(tf.tables_initializer())
+            restore(sess, restore_from, model_dir)
             builder.add_meta_graph_and_variables(
                 sess, [tf.saved_model.SERVING], strip_default_attrs=True,
-                signature_def_map={tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY: signature})
+                signature_def_map={tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY: signature},
+                # Run when the model is loaded: fills the NER example's vocabulary tables (their
+                # files are copied into the SavedModel's assets).
+                main_op=tf.tables_initializer())
         builder.save()
         os.rename(tmp_dir, export_dir)
     except BaseException:

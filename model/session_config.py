@@ -6,15 +6,14 @@ def session_config(params):
     """The tf.ConfigProto for a Session of this experiment.
 
     Args:
-        params: (Params) reads intra_op_threads, inter_op_threads and xla_jit (see PARAMS_SPEC)
+        params: (Params) reads intra_op_threads, inter_op_threads and xla_jit (see model/params.py)
 
     Returns:
         config: (tf.ConfigProto) to pass as tf.Session(config=...)
     """
     config = tf.ConfigProto()
-    # 0 lets TensorFlow use one thread per core: right on a laptop, a server or a GPU machine
-    # (on 2 cores, 1 thread per op or 1 op at a time made no steady difference). TensorFlow
-    # makes its thread pools once per process: the first Session's settings are the ones used.
+    # 0 lets TensorFlow use one thread per core: right on a laptop, a server or a GPU machine.
+    # TensorFlow makes its thread pools once per process: the first Session's settings are the ones used.
     config.intra_op_parallelism_threads = params.intra_op_threads
     config.inter_op_parallelism_threads = params.inter_op_threads
     if params.xla_jit:

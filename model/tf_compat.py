@@ -22,7 +22,10 @@ import warnings
 os.environ.setdefault('TF_USE_LEGACY_KERAS', '1')
 os.environ.setdefault('TF_ENABLE_ONEDNN_OPTS', '1')
 VERBOSE = os.environ.get('TF_CPP_MIN_LOG_LEVEL', '3') in ('0', '1')
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+if not VERBOSE:
+    # Level 2 (a common setting) still shows errors such as 'failed call to cuInit' on a machine
+    # without a GPU, which are no error for this code: only 0 and 1 mean "show me everything".
+    os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'
 
 
 def _import_tensorflow_quietly():
@@ -59,3 +62,7 @@ else:
     warnings.filterwarnings('ignore', message='.*is deprecated', category=UserWarning)
 
 tf.disable_v2_behavior()
+
+# The errors a tf.data pipeline raises for a file it cannot read or decode: the scripts
+# catch them to name the file (see the examples' explain_data_error).
+DATA_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.NotFoundError, tf.errors.DataLossError)

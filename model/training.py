@@ -7,11 +7,15 @@ from tqdm import trange
 
 from model.checkpoints import (epoch_of, find_checkpoint, latest_usable_checkpoint,
                                recover_saver_history, remove_partial_saves, restore_weights)
+from model.errors import InputError
 from model.evaluation import evaluate_sess, format_metrics, num_steps_for
+from model.examples import example_of
 from model.interrupts import SignalGuard
+from model.layout import (BEST_WEIGHTS, CHECKPOINT_NAME, EVAL_BEST_METRICS, EVAL_LAST_METRICS, EVAL_SUMMARIES,
+                          LAST_WEIGHTS, TRAIN_SUMMARIES)
 from model.session_config import session_config
 from model.tf_compat import tf
-from model.utils import InputError, read_json, save_dict_to_json
+from model.utils import read_json, save_dict_to_json
 
 
 class TrainingDiverged(InputError):
@@ -66,10 +70,10 @@ def train_sess(sess, model_spec, num_steps, writer, params, epoch=None):
     logging.info("- Train metrics: " + format_metrics(metrics_val))
 
 
-# --- Resuming: the accuracy the best weights already saved have to be beaten by -------------------
+# --- Resuming: the dev metric the best weights already saved have to be beaten by ----------------
 
-def best_accuracy_so_far(sess, saver, eval_model_spec, model_dir, params):
-    """The eval accuracy of the best weights already in model_dir, so a resumed run keeps that bar.
+def best_metric_so_far(sess, saver, eval_model_spec, model_dir, params, best_metric):
+    """The dev `best_metric` of the best weights already in model_dir, so a resumed run keeps that bar.
 
     It is read from metrics_eval_best_weights.json when that file is whole and is about the
     epoch of the best checkpoint. Otherwise (damaged, or the run was killed between saving
@@ -78,35 +82,35 @@ def best_accuracy_so_far(sess, saver, eval_model_spec, model_dir, params):
     restoring the weights to resume from (`saver` restores them). Without usable best
     weights, the bar is 0.
     """
-    best_dir = os.path.join(model_dir, 'best_weights')
-    json_path = os.path.join(model_dir, 'metrics_eval_best_weights.json')
+    best_dir = os.path.join(model_dir, BEST_WEIGHTS)
+    json_path = os.path.join(model_dir, EVAL_BEST_METRICS)
     checkpoint = latest_usable_checkpoint(best_dir)[0] if os.path.isdir(best_dir) else None
     if checkpoint is None:
         if os.path.exists(best_dir) or os.path.exists(json_path):
             logging.warning("No usable checkpoint in %s: the first epoch of this run becomes the best", best_dir)
         return 0.0
-    problem = _best_metrics_problem(json_path, epoch_of(checkpoint))
+    problem = _best_metrics_problem(json_path, epoch_of(checkpoint), best_metric)
     if problem is None:
-        return float(read_json(json_path)['accuracy'])
+        return float(read_json(json_path)[best_metric])
 
-    logging.warning("%s %s: evaluating %s on the dev set again to know the accuracy to beat",
-                    json_path, problem, checkpoint)
+    logging.warning("%s %s: evaluating %s on the dev set again to know the %s to beat",
+                    json_path, problem, checkpoint, best_metric)
     restore_weights(saver, sess, checkpoint)
     metrics = evaluate_sess(sess, eval_model_spec, num_steps_for(params.eval_size, params.batch_size))
     metrics['epoch'] = epoch_of(checkpoint)
     save_dict_to_json(metrics, json_path)
     logging.info("- Best weights re-evaluated (%s): %s", os.path.basename(checkpoint), format_metrics(metrics))
-    return metrics['accuracy']
+    return metrics[best_metric]
 
 
-def _best_metrics_problem(json_path, epoch):
+def _best_metrics_problem(json_path, epoch, best_metric):
     """None if json_path holds the metrics of epoch `epoch`, else what is wrong with it."""
     try:
         metrics = read_json(json_path, 'metrics file')
     except InputError as e:
         return 'cannot be used ({})'.format(e)
-    if not isinstance(metrics, dict) or not isinstance(metrics.get('accuracy'), (int, float)):
-        return 'holds no accuracy'
+    if not isinstance(metrics, dict) or not isinstance(metrics.get(best_metric), (int, float)):
+        return 'holds no {}'.format(best_metric)
     if metrics.get('epoch') != epoch:
         return 'is about epoch {}, not {} as the best weights are'.format(metrics.get('epoch'), epoch)
     return None
@@ -121,8 +125,8 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
         train_model_spec: (dict) contains the graph operations or nodes needed for training
         eval_model_spec: (dict) contains the graph operations or nodes needed for evaluation
         model_dir: (string) directory containing config, weights and log
-        params: (Params) contains hyperparameters of the model.
-                Must define: num_epochs, train_size, batch_size, eval_size, save_summary_steps
+        params: (Params) contains hyperparameters of the model, and the sizes of the splits
+                (train_size, eval_size) that train.py adds
         restore_from: (string) directory or file containing weights to restore the graph.
                       Training resumes after the epoch those weights were saved at, and stops
                       at params.num_epochs in total.
@@ -131,10 +135,12 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
     # Relative paths in the 'checkpoint' files: the experiment folder can be moved or copied.
     last_saver = tf.train.Saver(max_to_keep=5, save_relative_paths=True)  # will keep last 5 epochs
     best_saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)  # only keep 1 best checkpoint (best on eval)
-    last_weights_dir = os.path.join(model_dir, 'last_weights')
-    best_weights_dir = os.path.join(model_dir, 'best_weights')
+    last_weights_dir = os.path.join(model_dir, LAST_WEIGHTS)
+    best_weights_dir = os.path.join(model_dir, BEST_WEIGHTS)
     begin_at_epoch = 0
-    best_eval_acc = 0.0
+    # The dev metric that picks the best weights: accuracy for vision, entity F1 for NER.
+    best_metric = example_of(params).BEST_METRIC
+    best_eval = 0.0
 
     # Ctrl-C or SIGTERM stops training with Interrupted, but never in the middle of saving an epoch.
     with SignalGuard() as guard, tf.Session(config=session_config(params)) as sess:
@@ -151,15 +157,15 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
                 raise InputError("{} was saved after epoch {}, and num_epochs in params.json is {}: raise "
                                  "num_epochs to train further".format(checkpoint, begin_at_epoch, params.num_epochs))
             # Before restoring `checkpoint`: this may load the best weights to evaluate them again.
-            best_eval_acc = best_accuracy_so_far(sess, last_saver, eval_model_spec, model_dir, params)
+            best_eval = best_metric_so_far(sess, last_saver, eval_model_spec, model_dir, params, best_metric)
             logging.info("Restoring parameters from {}".format(checkpoint))
             restore_weights(last_saver, sess, checkpoint)
             recover_saver_history(last_saver, last_weights_dir)
             recover_saver_history(best_saver, best_weights_dir)
 
         # For tensorboard (takes care of writing summaries to files)
-        train_writer = tf.summary.FileWriter(os.path.join(model_dir, 'train_summaries'), sess.graph)
-        eval_writer = tf.summary.FileWriter(os.path.join(model_dir, 'eval_summaries'), sess.graph)
+        train_writer = tf.summary.FileWriter(os.path.join(model_dir, TRAIN_SUMMARIES), sess.graph)
+        eval_writer = tf.summary.FileWriter(os.path.join(model_dir, EVAL_SUMMARIES), sess.graph)
 
         for epoch in range(begin_at_epoch, params.num_epochs):
             # Run one epoch
@@ -175,7 +181,7 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
 
             # A signal that arrives while the epoch is being saved waits until all its files are written.
             with guard.deferred():
-                best_eval_acc = save_epoch(sess, last_saver, best_saver, model_dir, metrics, best_eval_acc)
+                best_eval = save_epoch(sess, last_saver, best_saver, model_dir, metrics, best_eval, best_metric)
                 # The summaries of a finished epoch reach the disk with its weights (an interrupted
                 # epoch's do not: resuming runs those steps again).
                 train_writer.flush()
@@ -185,30 +191,25 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
         eval_writer.close()
 
 
-def save_epoch(sess, last_saver, best_saver, model_dir, metrics, best_eval_acc):
-    """Save the weights and eval metrics of the epoch `metrics['epoch']`; returns the best accuracy so far.
+def save_epoch(sess, last_saver, best_saver, model_dir, metrics, best_eval, best_metric='accuracy'):
+    """Save the weights and eval metrics of the epoch `metrics['epoch']`; returns the best metric so far.
 
-    The weights go to last_weights/ and, if the accuracy is at least the best so far,
-    to best_weights/; each is followed by its metrics file.
+    The weights go to last_weights/ and, if metrics[best_metric] is at least the best so
+    far, to best_weights/; each is followed by its metrics file.
     """
     epoch = metrics['epoch']
     # Save weights
-    last_save_path = os.path.join(model_dir, 'last_weights', 'after-epoch')
+    last_save_path = os.path.join(model_dir, LAST_WEIGHTS, CHECKPOINT_NAME)
     last_saver.save(sess, last_save_path, global_step=epoch)
     # Save latest eval metrics in a json file in the model directory
-    last_json_path = os.path.join(model_dir, "metrics_eval_last_weights.json")
-    save_dict_to_json(metrics, last_json_path)
+    save_dict_to_json(metrics, os.path.join(model_dir, EVAL_LAST_METRICS))
 
-    # If best_eval, best_save_path
-    eval_acc = metrics['accuracy']
-    if eval_acc >= best_eval_acc:
-        # Store new best accuracy
-        best_eval_acc = eval_acc
-        # Save weights
-        best_save_path = os.path.join(model_dir, 'best_weights', 'after-epoch')
+    # If this epoch is the best so far, its weights go to best_weights/ too
+    if metrics[best_metric] >= best_eval:
+        best_eval = metrics[best_metric]
+        best_save_path = os.path.join(model_dir, BEST_WEIGHTS, CHECKPOINT_NAME)
         best_save_path = best_saver.save(sess, best_save_path, global_step=epoch)
-        logging.info("- Found new best accuracy, saving in {}".format(best_save_path))
+        logging.info("- Found new best {}, saving in {}".format(best_metric, best_save_path))
         # Save best eval metrics in a json file in the model directory
-        best_json_path = os.path.join(model_dir, "metrics_eval_best_weights.json")
-        save_dict_to_json(metrics, best_json_path)
-    return best_eval_acc
+        save_dict_to_json(metrics, os.path.join(model_dir, EVAL_BEST_METRICS))
+    return best_eval

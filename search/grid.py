@@ -16,21 +16,34 @@ import itertools
 import json
 import os
 
-# check_param_value: the same type and range checks (and messages) as a params.json gets.
-from model.utils import PARAMS_SPEC, InputError, Params, check_param_value, read_json, save_dict_to_json
+from model.errors import InputError
+from model.layout import EVAL_BEST_METRICS, EVAL_LAST_METRICS, LAST_WEIGHTS, PARAMS_FILE, has_weights
+# params_spec and check_value: the same type and range checks (and messages) as a params.json gets.
+from model.examples import params_spec
+from model.params import check_value
+from model.utils import Params, load_params, read_json, save_dict_to_json
 
 SEARCH_FILE = 'search.json'
 # The section of search.json that holds Slurm resources (see search/slurm.py), not a hyperparameter.
 SLURM_SECTION = 'slurm'
 # The tutorial's search, when the parent folder has no search.json.
 DEFAULT_SEARCH = {'learning_rate': [1e-4, 1e-3, 1e-2]}
-# What train.py writes when an epoch reaches a new best: its presence means the job has a result.
-BEST_METRICS = 'metrics_eval_best_weights.json'
-LAST_METRICS = 'metrics_eval_last_weights.json'
 # Each job's terminal output (stdout and stderr of train.py), appended to on every attempt.
 OUTPUT_LOG = 'output.log'
 # Most file systems refuse longer file names (in bytes).
 MAX_NAME_BYTES = 255
+
+
+def read_parent_params(parent_dir, required=True):
+    """The parent params.json (checked as train.py checks it), as the dict every job starts from.
+
+    required=False: {} if there is none (plan_jobs says so, after the grid's own checks).
+    """
+    if not required and not os.path.isfile(os.path.join(parent_dir, PARAMS_FILE)):
+        return {}
+    load_params(parent_dir, fix="the parent folder of a search holds the params every job shares "
+                                "(copy experiments/base_model/params.json)")
+    return read_json(os.path.join(parent_dir, PARAMS_FILE), 'params file')
 
 
 def read_search(parent_dir):
@@ -42,6 +55,8 @@ def read_search(parent_dir):
     list, a value of the wrong type, or two values giving the same folder name.
     """
     json_path = os.path.join(parent_dir, SEARCH_FILE)
+    base = read_parent_params(parent_dir, required=False)
+    spec = params_spec(base.get('example', 'vision'), os.path.join(parent_dir, PARAMS_FILE))
     if not os.path.exists(json_path):
         return dict(DEFAULT_SEARCH), {}
     search = read_json(json_path, 'search file')  # bad JSON: the message gives line and column
@@ -57,13 +72,16 @@ def read_search(parent_dir):
         raise InputError("{}: names no hyperparameter to search; write for example {}".format(json_path, example))
     grid = {}
     for key, values in search.items():
-        if key not in PARAMS_SPEC:
+        if key not in spec:
             raise InputError("{}: unknown hyperparameter '{}'; the keys of params.json are {}".format(
-                json_path, key, ', '.join(PARAMS_SPEC)))
+                json_path, key, ', '.join(spec)))
         if not isinstance(values, list) or not values:
-            raise InputError("{}: '{}' must be a non-empty list of values, such as [{}], got {}".format(
-                json_path, key, json.dumps(values), json.dumps(values)))
-        grid[key] = [check_param_value(key, value, json_path) for value in values]
+            such_as = values if isinstance(values, list) else [values]
+            if not such_as:  # an empty list: the parent's value as an example
+                such_as = [base[key]] if key in base else [spec[key].default]
+            raise InputError("{}: '{}' must be a non-empty list of values, such as {}, got {}".format(
+                json_path, key, json.dumps(such_as), json.dumps(values)))
+        grid[key] = [check_value(key, value, spec[key], json_path) for value in values]
         names = [format_value(value) for value in grid[key]]
         for name in names:
             if names.count(name) > 1:
@@ -114,16 +132,17 @@ class Job:
 
 def status_of(folder, num_epochs):
     """'done', 'resume' or 'new': see Job."""
-    if os.path.isfile(os.path.join(folder, BEST_METRICS)):
+    if os.path.isfile(os.path.join(folder, EVAL_BEST_METRICS)):
         try:
-            last_epoch = read_json(os.path.join(folder, LAST_METRICS)).get('epoch')
+            last_epoch = read_json(os.path.join(folder, EVAL_LAST_METRICS)).get('epoch')
         except (InputError, AttributeError):
             last_epoch = None  # a result without a readable last epoch: count it as done
         if not isinstance(last_epoch, int) or last_epoch >= num_epochs:
             return 'done'
     # Interrupted or failed after saving an epoch: train.py refuses to start over on top of
-    # these weights, so the job continues from them.
-    if os.path.isfile(os.path.join(folder, 'last_weights', 'checkpoint')):
+    # these weights, so the job continues from them. (Stopped before its first checkpoint,
+    # it has nothing to resume from: it starts again.)
+    if has_weights(folder):
         return 'resume'
     return 'new'
 
@@ -131,23 +150,21 @@ def status_of(folder, num_epochs):
 def plan_jobs(parent_dir, grid):
     """The jobs of the search, checked against what is already on disk; writes nothing.
 
-    The parent params.json is checked as train.py would check it. A job folder that
-    exists already must hold the params this search would give it: if the parent
-    params.json changed since, the folder's results would not be what the table
-    says they are, so that is an InputError naming the differences.
+    Every job's params go through train.py's checks (model/examples.py's check_params
+    too: a network that cannot take a value fails here, not in the middle of the night).
+    A job folder that exists already must hold the params this search would give it: if
+    the parent params.json changed since, the folder's results would not be what the
+    table says they are, so that is an InputError naming the differences.
     """
-    parent_json = os.path.join(parent_dir, 'params.json')
-    if not os.path.isfile(parent_json):
-        raise InputError("No params.json found at {}: the parent folder of a search holds the params every "
-                         "job shares (copy experiments/base_model/params.json)".format(parent_json))
-    Params(parent_json)  # type-checks every key, warns about unknown ones
-    base = read_json(parent_json, 'params file')
-
+    from model.examples import check_params  # imports TensorFlow (the model versions are the model_fn's)
+    base = read_parent_params(parent_dir)
     jobs = []
     for setting in settings(grid):
         params = dict(base, **setting)
         job = Job(parent_dir, setting, params)
         _check_name(job.name, parent_dir)
+        where = '{} (the setting {} of {})'.format(os.path.join(parent_dir, PARAMS_FILE), job.name, SEARCH_FILE)
+        check_params(Params(where, values=params))
         _check_existing_params(job)
         jobs.append(job)
     return jobs
@@ -169,7 +186,7 @@ def _check_existing_params(job):
     existing = read_json(json_path, 'params file')
     if existing == job.params:
         return
-    keys = sorted(set(existing) | set(job.params), key=lambda k: (k not in PARAMS_SPEC, k))
+    keys = sorted(set(existing) | set(job.params))
     differences = ['{} is {} there, {} now'.format(
         key, json.dumps(existing.get(key, '(missing)')), json.dumps(job.params.get(key, '(missing)')))
         for key in keys if existing.get(key) != job.params.get(key)]
@@ -191,7 +208,9 @@ def train_command(job, data_dir, python, train_py, resume=True):
 
     resume=False leaves --restore_from out (the Slurm job script decides when it starts).
     """
-    command = [python, train_py, '--model_dir', job.folder, '--data_dir', data_dir]
+    command = [python, train_py, '--model_dir', job.folder]
+    if data_dir is not None:  # else train.py's default for the example
+        command += ['--data_dir', data_dir]
     if resume and job.status == 'resume':
-        command += ['--restore_from', os.path.join(job.folder, 'last_weights')]
+        command += ['--restore_from', os.path.join(job.folder, LAST_WEIGHTS)]
     return command

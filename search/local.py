@@ -8,10 +8,12 @@ so that a cluster's job manager runs the job instead.
 import datetime
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import time
 
+from model.errors import InputError
 from search.grid import prepare_folder, train_command
 from search.report import Outcome, say
 
@@ -101,3 +103,18 @@ def _stop(running):
             r.signal(signal.SIGKILL)
             r.process.wait()
         r.log.close()
+
+
+def launcher_prefix(launcher):
+    """The --launcher command as an argument list, its program checked to exist ([] for none or slurm)."""
+    if launcher is None or launcher == 'slurm':
+        return []
+    try:
+        prefix = shlex.split(launcher)
+    except ValueError as e:
+        raise InputError("--launcher {!r}: {} (quote it as you would in a shell)".format(launcher, e)) from None
+    if not prefix:
+        raise InputError("--launcher is empty: give a command such as \"srun --gres=gpu:1\", or leave it out")
+    if shutil.which(prefix[0]) is None:
+        raise InputError("--launcher: no command {!r} found on the PATH".format(prefix[0]))
+    return prefix

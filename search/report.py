@@ -6,8 +6,10 @@ terminal looks the same wherever the jobs ran.
 import os
 import shlex
 
-from model.utils import InputError, read_json
-from search.grid import BEST_METRICS
+from model.errors import InputError
+from model.examples import best_metric_of
+from model.layout import EVAL_BEST_METRICS
+from model.utils import read_json
 
 
 class Outcome:
@@ -30,9 +32,10 @@ class Outcome:
         if self.seconds is not None:
             text += ' after {}'.format(format_duration(self.seconds))
         if self.ok:
-            accuracy = best_accuracy(self.job.folder)
-            if accuracy is not None:
-                text += ', best dev accuracy {:.4f}'.format(accuracy)
+            metric = best_metric_of(self.job.params)
+            value = best_metric(self.job.folder, metric)
+            if value is not None:
+                text += ', best dev {} {:.4f}'.format(metric, value)
         else:
             detail = self.detail or last_line(self.log)
             if detail:
@@ -48,10 +51,10 @@ def format_duration(seconds):
     return '{}m{:02d}s'.format(minutes, seconds) if minutes else '{}s'.format(seconds)
 
 
-def best_accuracy(folder):
-    """The accuracy in folder's metrics_eval_best_weights.json, or None."""
+def best_metric(folder, metric):
+    """The `metric` in folder's metrics_eval_best_weights.json, or None."""
     try:
-        value = read_json(os.path.join(folder, BEST_METRICS)).get('accuracy')
+        value = read_json(os.path.join(folder, EVAL_BEST_METRICS)).get(metric)
     except (InputError, AttributeError):
         return None
     return value if isinstance(value, (int, float)) else None
@@ -79,15 +82,23 @@ def say(message):
     print(message, flush=True)
 
 
-def summarize(parent_dir, outcomes, skipped, interrupted=False):
-    """Print the summary of a search; return its exit status (0: all good, 1: failures, 130: interrupted)."""
+def summarize(parent_dir, outcomes, skipped, interrupted=False, total=None):
+    """Print the summary of a search; return its exit status (0: all good, 1: failures, 130: interrupted).
+
+    total: the number of jobs in the search; those neither ended nor skipped were stopped
+    (or not started) by an interruption.
+    """
     failed = [o for o in outcomes if not o.ok]
+    total = len(outcomes) + len(skipped) if total is None else total
     counts = ['{} trained'.format(len(outcomes) - len(failed))]
     if skipped:
         counts.append('{} skipped (already done)'.format(len(skipped)))
     if failed:
         counts.append('{} failed'.format(len(failed)))
-    say('Search in {}: {} job(s): {}.'.format(parent_dir, len(outcomes) + len(skipped), ', '.join(counts)))
+    unfinished = total - len(outcomes) - len(skipped)
+    if unfinished:
+        counts.append('{} stopped or not started'.format(unfinished))
+    say('Search in {}: {} job(s): {}.'.format(parent_dir, total, ', '.join(counts)))
     if failed:
         say('Failed:')
     for outcome in failed:

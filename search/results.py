@@ -3,12 +3,15 @@
 Every folder under the parent that holds a metrics_eval_best_weights.json is one
 row; its params.json says which hyperparameters it trained with. The table shows
 the hyperparameters that differ between rows (those they share say nothing) and
-every metric, best accuracy first.
+every metric, best first (by accuracy, or entity F1 for NER).
 """
 import os
 
-from model.utils import InputError, read_json
-from search.grid import BEST_METRICS, format_value
+from model.errors import InputError
+from model.examples import best_metric_of
+from model.layout import EVAL_BEST_METRICS, EVAL_SUMMARIES, PARAMS_FILE, TRAIN_SUMMARIES, WEIGHTS_DIRS
+from model.utils import read_json
+from search.grid import format_value
 
 
 class Row:
@@ -24,18 +27,17 @@ def gather(parent_dir):
     for folder, subfolders, files in os.walk(parent_dir):
         subfolders.sort()  # the same order on every file system
         # Checkpoints and event files hold no results: do not walk through them.
-        subfolders[:] = [d for d in subfolders if d not in ('last_weights', 'best_weights',
-                                                            'train_summaries', 'eval_summaries')]
-        if BEST_METRICS not in files:
+        subfolders[:] = [d for d in subfolders if d not in WEIGHTS_DIRS + (TRAIN_SUMMARIES, EVAL_SUMMARIES)]
+        if EVAL_BEST_METRICS not in files:
             continue
-        metrics_path = os.path.join(folder, BEST_METRICS)
+        metrics_path = os.path.join(folder, EVAL_BEST_METRICS)
         try:
             metrics = _read_object(metrics_path, 'metrics file')
         except InputError as e:
             problems.append('Skipped {}'.format(e))
             continue
         params = {}
-        params_path = os.path.join(folder, 'params.json')
+        params_path = os.path.join(folder, PARAMS_FILE)
         if os.path.exists(params_path):
             try:
                 params = _read_object(params_path, 'params file')
@@ -72,18 +74,18 @@ def metric_keys(rows):
     return keys
 
 
-def sort_by_accuracy(rows):
-    """Best accuracy first; rows without a numeric accuracy last; ties by name."""
+def sort_by_best_metric(rows):
+    """Best first, by the metric that picks best weights (accuracy; entity F1 for NER); rows without it last."""
     def key(row):
-        accuracy = row.metrics.get('accuracy')
-        known = isinstance(accuracy, (int, float)) and not isinstance(accuracy, bool)
-        return (not known, -accuracy if known else 0, row.name)
+        value = row.metrics.get(best_metric_of(row.params))
+        known = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return (not known, -value if known else 0, row.name)
     return sorted(rows, key=key)
 
 
 def markdown_table(rows):
     """The Markdown table of `rows`, best first: experiment, differing hyperparameters, metrics."""
-    rows = sort_by_accuracy(rows)
+    rows = sort_by_best_metric(rows)
     hyper, metrics = differing_keys(rows), metric_keys(rows)
     header = ['experiment'] + hyper + metrics
     lines = [_line(header), _line(['---'] * len(header))]

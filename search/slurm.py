@@ -24,8 +24,9 @@ import shutil
 import subprocess
 import time
 
-from model.utils import InputError
-from search.grid import prepare_folder, status_of
+from model.errors import InputError
+from model.layout import LAST_WEIGHTS
+from search.grid import SEARCH_FILE, prepare_folder, status_of
 from search.report import Outcome, say
 
 SCRIPT = 'job.sbatch'
@@ -97,7 +98,7 @@ def job_script(job, command, resources, workdir):
     folder = os.path.abspath(job.folder)
     # %j in the output name is the job id; a literal '%' in the folder name must be doubled.
     output = os.path.join(folder.replace('%', '%%'), 'slurm-%j.out')
-    restore = os.path.join(job.folder, 'last_weights')
+    restore = os.path.join(job.folder, LAST_WEIGHTS)
     lines = [
         '#!/bin/bash',
         '# Job {} of a hyperparameter search, written by search_hyperparams.py.'.format(job.name),
@@ -110,7 +111,9 @@ def job_script(job, command, resources, workdir):
         'export PYTHONUNBUFFERED=1  # the log fills as the job goes',
         '# Resume from the last saved epoch if an earlier attempt saved one (train.py refuses to start over).',
         'restore=()',
-        'if [ -f {} ]; then'.format(shlex.quote(os.path.join(restore, 'checkpoint'))),
+        # A checkpoint's .index file, not the Saver's state file: a run stopped in its first epoch
+        # may leave the folder without any checkpoint to restore.
+        'if compgen -G {}"/*.index" > /dev/null; then'.format(shlex.quote(restore)),
         '    restore=(--restore_from {})'.format(shlex.quote(restore)),
         'fi',
         'exec {} "${{restore[@]}}"'.format(shlex.join(command)),
@@ -301,3 +304,16 @@ def _forgotten(job):
     if status_of(job.folder, job.params['num_epochs']) == 'done':
         return Status('COMPLETED', 'judged by its metrics files', final=True)
     return Status('UNKNOWN', 'over, but squeue and sacct no longer know how it ended', final=True)
+
+
+def slurm_resources(args, section):
+    """The `slurm` section of search.json, overridden by the command line; checked even when not used."""
+    check_resources(section, os.path.join(args.parent_dir, SEARCH_FILE))
+    given = {'partition': args.partition, 'time': args.time, 'cpus': args.cpus, 'mem': args.mem,
+             'gpus': int(args.gpus) if args.gpus and args.gpus.isdigit() else args.gpus,
+             'extra': list(section.get('extra') or []) + args.sbatch if args.sbatch else None}
+    given = {key: value for key, value in given.items() if value is not None}
+    if given and args.launcher != 'slurm':
+        key = next(iter(given))
+        raise InputError("--{} only applies with --launcher slurm".format(CLI_FLAGS.get(key, key)))
+    return dict(section, **check_resources(given))

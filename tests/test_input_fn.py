@@ -7,7 +7,7 @@ from PIL import Image
 
 from model.input_fn import input_fn, list_images
 from model.tf_compat import tf
-from model.utils import InputError
+from model.errors import InputError
 
 
 def first_batches(inputs, num_batches, step=0):

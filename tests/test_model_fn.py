@@ -4,7 +4,7 @@ import pytest
 
 from model.model_fn import model_fn
 from model.tf_compat import tf
-from model.utils import InputError
+from model.errors import InputError
 
 SPEC_KEYS = {'images', 'labels', 'iterator_init_op', 'variable_init_op', 'predictions', 'loss', 'accuracy',
              'metrics', 'update_metrics', 'metrics_init_op', 'summary_op'}

@@ -13,7 +13,7 @@ from conftest import run
 import build_ner_dataset
 from build_ner_dataset import build
 from build_vocab import build_vocab
-from model.utils import InputError, run_script
+from model.errors import InputError, run_script
 from ner.corpora import LOOKED_FOR, decode_csv, load_corpus, to_iob2
 from ner.entities import count_entities, get_entities, precision_recall_f1
 from ner.synthetic import generate

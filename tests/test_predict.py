@@ -23,10 +23,12 @@ import predict
 from build_dataset import resize_and_save
 from conftest import ROOT, read_json, run, write_params
 from model.image_resize import exif_orientation, resize_like_build_dataset
-from model.input_fn import _parse_function, decode_new_image, input_fn, list_images, serving_input_fn
+from model.input_fn import _parse_function, decode_new_image, list_images, predict_input_fn, serving_input_fn
 from model.model_fn import model_fn
 from model.tf_compat import tf
-from model.utils import InputError, Params, class_names
+from model.errors import InputError
+from model.utils import Params
+from model.vision import class_names, list_inputs
 
 
 def photo(width, height, seed=0):
@@ -170,7 +172,7 @@ def test_a_built_image_is_taken_as_it_is(resizer, data_dir, tmp_path):
 
 def run_predict_inputs(filenames, params):
     with tf.Graph().as_default():
-        inputs = input_fn(False, filenames, None, params)
+        inputs = predict_input_fn(filenames, params)
         assert set(inputs) == {'images', 'filenames', 'iterator_init_op'}
         assert inputs['images'].get_shape().as_list() == [None, params.image_size, params.image_size, 3]
         with tf.Session() as sess:
@@ -288,13 +290,13 @@ def test_list_inputs(tmp_path):
         (folder / name).write_bytes(b'x')
     single = tmp_path / 'single.jpeg'
     single.write_bytes(b'x')
-    assert predict.list_inputs([str(single), str(folder)]) == [
+    assert list_inputs([str(single), str(folder)]) == [
         str(single), str(folder / 'a.jpg'), str(folder / 'b.PNG')]
     with pytest.raises(InputError, match='No file or folder .*missing.jpg'):
-        predict.list_inputs([str(single), str(tmp_path / 'missing.jpg')])
+        list_inputs([str(single), str(tmp_path / 'missing.jpg')])
     (tmp_path / 'empty').mkdir()
     with pytest.raises(InputError, match='No images to predict'):
-        predict.list_inputs([str(tmp_path / 'empty')])
+        list_inputs([str(tmp_path / 'empty')])
 
 
 def test_next_version_dir(tmp_path, monkeypatch):

@@ -33,7 +33,7 @@ from model.input_fn import input_fn, list_images
 from model.interrupts import Interrupted, SignalGuard
 from model.tf_compat import tf
 from model.training import TrainingDiverged
-from model.utils import _HANDLER_TAG, InputError, run_script
+from model.errors import HANDLER_TAG, InputError, run_script
 
 # 96 training images in batches of 16 (conftest's data_dir and TINY params).
 STEPS_PER_EPOCH = 6
@@ -132,7 +132,7 @@ def test_scripts_end_with_one_message_and_the_conventional_status(raised, status
     def main(args):
         raise raised
     # No run log set (as before set_logger): the message goes to stderr only.
-    for handler in [h for h in logging.getLogger().handlers if getattr(h, _HANDLER_TAG, False)]:
+    for handler in [h for h in logging.getLogger().handlers if getattr(h, HANDLER_TAG, False)]:
         logging.getLogger().removeHandler(handler)
         handler.close()
     with pytest.raises(SystemExit) as e:
@@ -142,13 +142,13 @@ def test_scripts_end_with_one_message_and_the_conventional_status(raised, status
 
 
 @pytest.mark.parametrize('restore_from, data_dir, last_epoch, expected', [
-    (None, 'data/64x64_SIGNS', 4,
+    (None, None, 4,
      "Stopped by SIGINT: the last finished epoch is 4 (saved in {last_path}/after-epoch-4).\n"
      "Resume with: python train.py --model_dir {model} --restore_from {last}"),
     (None, 'my data', None,
      "Stopped by SIGINT before this run finished an epoch: nothing new was saved.\n"
      "Start again with: python train.py --model_dir {model} --data_dir 'my data'"),
-    ('best_weights', 'data/64x64_SIGNS', None,
+    ('best_weights', None, None,
      "Stopped by SIGINT before this run finished an epoch: nothing new was saved.\n"
      "Start again with: python train.py --model_dir {model} --restore_from best_weights"),
 ])
@@ -236,7 +236,7 @@ def test_a_state_file_without_checkpoints_is_not_weights(weights_dir):
             os.remove(os.path.join(weights_dir, name))
     model_dir = os.path.dirname(weights_dir)
     assert not has_weights(model_dir)  # train.py may start afresh: there is nothing to lose
-    with pytest.raises(InputError, match='holds no checkpoint .*train first'):
+    with pytest.raises(InputError, match='holds no checkpoint .*Train first, without --restore_from'):
         find_checkpoint(weights_dir, model_dir)
 
 
@@ -328,8 +328,8 @@ def test_params_changed_since_the_weights_were_saved_is_explained(trained, data_
     before = weights_and_metrics(model_dir)
     write_params(model_dir, num_epochs=3, num_channels=8)
     checkpoint = os.path.join(model_dir, 'last_weights', 'after-epoch-2')
-    pattern = ('{} does not fit the model that params.json describes \\(Assign requires shapes of both tensors '
-               'to match.*\\): use the params.json'.format(re.escape(checkpoint)))
+    pattern = ('{} does not fit the model that params.json describes \\(model/block_1/.* has shape \\[4\\] in the '
+               'checkpoint but \\[8\\] here \\(and \\d+ more\\)\\): use the params.json'.format(re.escape(checkpoint)))
     with pytest.raises(InputError, match=pattern) as e:
         train.main(script_args(model_dir, data_dir, 'last_weights'))
     assert '\n' not in str(e.value)
@@ -711,10 +711,10 @@ def test_evaluate_without_weights_names_what_it_looked_for(data_dir, tmp_path):
     result = run('evaluate.py', '--model_dir', model_dir, '--data_dir', data_dir, check=False)
     assert result.returncode == 2 and 'Traceback' not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith('Error:')]
-    assert errors == ['Error: No weights found at best_weights or {}: pass --restore_from a folder such as {} '
-                      'or a checkpoint such as {}'.format(os.path.join(model_dir, 'best_weights'),
-                                                          os.path.join(model_dir, 'last_weights'),
-                                                          os.path.join(model_dir, 'last_weights', 'after-epoch-1'))]
+    assert errors == ['Error: {} holds no checkpoint (no after-epoch-N.index): nothing was saved there yet (a run '
+                      'stopped before the end of its first epoch saves nothing). Train first, without '
+                      '--restore_from: python train.py --model_dir {}'.format(os.path.join(model_dir, 'best_weights'),
+                                                                              model_dir)]
     assert result.stderr.rstrip().endswith(errors[0])
 
 
@@ -723,7 +723,7 @@ def test_evaluate_with_a_restore_from_that_does_not_exist(trained, data_dir, tmp
     missing = os.path.join(model_dir, 'last_weights', 'after-epoch-9')
     with pytest.raises(InputError, match='No weights found at {}'.format(re.escape(missing))):
         evaluate.main(script_args(model_dir, data_dir, missing))
-    with pytest.raises(InputError, match='No weights found at best_weight or {}'.format(
+    with pytest.raises(InputError, match='No weights found at {}:'.format(
             re.escape(os.path.join(model_dir, 'best_weight')))):
         evaluate.main(script_args(model_dir, data_dir, 'best_weight'))
     assert not [name for name in listing(model_dir) if name.startswith('metrics_test')]

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from conftest import read_json, run, write_params
-from model.utils import InputError
+from model.errors import InputError
 from search.grid import DEFAULT_SEARCH, job_name, plan_jobs, prepare_folder, read_search, settings, train_command
 from search.results import gather, markdown_table
 
@@ -119,8 +119,11 @@ def test_done_and_half_done_jobs(tmp_path):
         for name in ('metrics_eval_best_weights.json', 'metrics_eval_last_weights.json'):
             with open(os.path.join(folder, name), 'w') as f:
                 json.dump({'accuracy': 0.5, 'loss': 1.0, 'epoch': last_epoch}, f)
-        open(os.path.join(folder, 'last_weights', 'checkpoint'), 'w').close()
-    os.makedirs(interrupted_early)  # stopped during its first epoch: nothing saved yet
+        open(os.path.join(folder, 'last_weights', 'after-epoch-{}.index'.format(last_epoch)), 'w').close()
+    # Stopped during its first epoch: nothing saved yet but the Saver's state file (or nothing at all);
+    # train.py --restore_from would have nothing to restore, so the job starts again.
+    os.makedirs(os.path.join(interrupted_early, 'last_weights'))
+    open(os.path.join(interrupted_early, 'last_weights', 'checkpoint'), 'w').close()
 
     jobs = plan_jobs(parent, grid)
     assert [job.status for job in jobs] == ['done', 'resume', 'new']

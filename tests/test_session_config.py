@@ -4,7 +4,8 @@ import pytest
 from conftest import write_params
 from model.session_config import session_config
 from model.tf_compat import tf
-from model.utils import InputError, Params
+from model.errors import InputError
+from model.utils import Params
 
 
 def test_defaults_let_tensorflow_choose(params):
@@ -21,5 +22,5 @@ def test_params_set_threads_and_xla(tmp_path):
 
 
 def test_negative_threads_are_refused(tmp_path):
-    with pytest.raises(InputError, match="'intra_op_threads' must be 0 .TensorFlow chooses. or more, got -1"):
+    with pytest.raises(InputError, match="'intra_op_threads' must be at least 0, got -1"):
         Params(write_params(str(tmp_path), intra_op_threads=-1))

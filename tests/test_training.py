@@ -10,7 +10,7 @@ import train
 from conftest import read_json, write_params
 from model.tf_compat import tf
 from model.training import TrainingDiverged
-from model.utils import InputError
+from model.errors import InputError
 
 
 def train_args(model_dir, data_dir, restore_from=None):
@@ -110,7 +110,7 @@ def test_evaluate_writes_test_metrics(trained, data_dir, tmp_path):
 def test_evaluate_without_weights_names_what_it_looked_for(data_dir, tmp_path):
     model_dir = str(tmp_path / 'untrained')
     write_params(model_dir)
-    with pytest.raises(InputError, match='No weights found at best_weights or .*untrained/best_weights'):
+    with pytest.raises(InputError, match='untrained/best_weights holds no checkpoint .*Train first'):
         evaluate.main(train_args(model_dir, data_dir, 'best_weights'))
 
 

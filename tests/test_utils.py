@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import write_params
-from model.utils import InputError, Params, label_from_name, save_dict_to_json, set_logger
+from model.errors import InputError
+from model.image_files import label_from_name
+from model.utils import Params, save_dict_to_json, set_logger
 
 
 def test_params_load_update_save(tmp_path):

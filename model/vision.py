@@ -1,0 +1,166 @@
+"""The vision example: SIGNS hand-sign images, 6 classes (the course's vision/).
+
+What the shared scripts need of it (see model/examples.py); the pipeline and the
+network themselves are model/input_fn.py and model/model_fn.py. Nothing here
+imports TensorFlow at import time.
+"""
+import logging
+import os
+
+from model.errors import InputError
+from model.params import REQUIRED, spec
+from model.utils import read_json
+
+VISION_PARAMS = {
+    'model_version': spec(str, 'baseline', "which network model_fn builds (see MODEL_VERSIONS in model/model_fn.py)"),
+    'num_channels': spec(int, REQUIRED, "channels of the first conv block; later blocks use 2x, 4x, 8x"),
+    'use_batch_norm': spec(bool, REQUIRED, "batch norm after every conv and hidden dense layer"),
+    'bn_momentum': spec(float, REQUIRED, "momentum of the batch-norm moving averages", below=1),
+    'image_size': spec(int, REQUIRED, "images are resized to image_size x image_size"),
+    'use_random_flip': spec(bool, REQUIRED, "random left-right flips of training images"),
+    'num_parallel_calls': spec(int, REQUIRED, "threads decoding and augmenting images in tf.data"),
+    'num_labels': spec(int, REQUIRED, "number of classes", minimum=2),
+    # Used by predict.py and export.py on new images:
+    'dataset_image_size': spec(int, 64, "side of the images build_dataset.py wrote (its --size): "
+                                        "new photos are resized to it first, as the training images were"),
+    'class_names': spec(list, None, "the name of each label, in order, as predictions print it "
+                                    "(default: the label's digit, as in SIGNS)", items=str),
+    'cache_images': spec(bool, True, "decode the images once and keep them in memory "
+                                     "(turn off if they do not fit in RAM)"),
+}
+PARAMS = VISION_PARAMS
+
+DEFAULT_DATA_DIR = 'data/64x64_SIGNS'
+# The folder of each split in a data set built by build_dataset.py.
+SPLIT_DIRS = {'train': 'train_signs', 'dev': 'dev_signs', 'test': 'test_signs'}
+BEST_METRIC = 'accuracy'
+
+
+def check_params(params):
+    """An unknown model_version, or settings the chosen network cannot take: InputError."""
+    from model.examples import model_version
+    from model.model_fn import MODEL_VERSIONS
+    model_version(MODEL_VERSIONS, params).check_params(params)
+    class_names(params)
+
+
+def class_names(params):
+    """The name of each label, by index: params.class_names, or the digits '0' .. num_labels-1."""
+    if params.class_names is None:
+        return [str(label) for label in range(params.num_labels)]
+    if len(params.class_names) != params.num_labels:
+        raise InputError("params.json: 'class_names' lists {} names but 'num_labels' is {}: give one name "
+                         "per label, in the order of the labels".format(len(params.class_names), params.num_labels))
+    return list(params.class_names)
+
+
+def load_split(data_dir, split, params):
+    """((filenames, labels), number of images) of a split of a built data set."""
+    from model.input_fn import list_images
+    filenames, labels = list_images(os.path.join(data_dir, SPLIT_DIRS[split]), params.num_labels)
+    return (filenames, labels), len(filenames)
+
+
+def input_fn(is_training, data, params):
+    """The tutorial's input_fn(is_training, filenames, labels, params) on a split from load_split."""
+    from model import input_fn as vision_input
+    filenames, labels = data
+    return vision_input.input_fn(is_training, filenames, labels, params)
+
+
+def model_fn(mode, inputs, params, reuse=False):
+    from model import model_fn as vision_model
+    return vision_model.model_fn(mode, inputs, params, reuse)
+
+
+def explain_data_error(error, datas, data_dir):
+    """Raise an InputError naming the image behind a tf.data error, if one of the splits' files is unreadable."""
+    from model.image_check import raise_for_bad_image
+    raise_for_bad_image(error, [name for filenames, _ in datas for name in filenames], data_dir)
+
+
+
+# What build_dataset.py writes beside the splits: where the data set was built from.
+SOURCE_FILE = 'source.json'
+
+
+def dataset_identity(data_dir):
+    """The data set in data_dir as dataset.json records it: its folder and what it was built from."""
+    source_path = os.path.join(data_dir, SOURCE_FILE)
+    source = read_json(source_path).get('source') if os.path.isfile(source_path) else None
+    return {'data_dir': os.path.abspath(data_dir), 'source': source}
+
+
+# --- Using a trained model: predict.py and export.py ---------------------------------------------
+
+def list_inputs(paths):
+    """The image files named on the command line, with each folder replaced by its images (sorted)."""
+    from model.image_files import IMAGE_EXTENSIONS
+    filenames = []
+    for path in paths:
+        if os.path.isdir(path):
+            names = sorted(name for name in os.listdir(path)
+                           if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith('.'))
+            if not names:
+                logging.warning("%s holds no images (%s)", path, ', '.join(IMAGE_EXTENSIONS))
+            filenames.extend(os.path.join(path, name) for name in names)
+        elif os.path.isfile(path):
+            filenames.append(path)
+        else:
+            raise InputError("No file or folder {}: pass image files or folders of images".format(path))
+    if not filenames:
+        raise InputError("No images to predict in {}".format(', '.join(paths) or '(nothing given)'))
+    return filenames
+
+
+def predict(paths, params, model_dir, restore_from, output=None):
+    """predict.py for images: the label and probability of each, printed; a CSV of all probabilities in `output`.
+
+    Returns {filename: (label index, probabilities)} for the files that could be read.
+    """
+    from model import input_fn as vision_input
+    from model import model_fn as vision_model
+    from model.prediction import display_name, run_predictions, write_predictions_csv
+    from model.tf_compat import tf
+    names = class_names(params)
+    filenames = list_inputs(paths)
+
+    with tf.Graph().as_default():
+        # The predict pipeline: images resized as build_dataset.py does, no augmentation.
+        inputs = vision_input.predict_input_fn(filenames, params)
+        model_spec = vision_model.model_fn('predict', inputs, params)
+        results = {}
+        for batch in run_predictions(model_spec, ['filenames', 'predictions', 'probabilities'], model_dir,
+                                     restore_from):
+            for filename, prediction, probabilities in zip(*batch):
+                results[os.fsdecode(filename)] = (int(prediction), probabilities)
+
+    for filename in filenames:
+        if filename in results:
+            prediction, probabilities = results[filename]
+            print("{}: {} ({:.3f})".format(display_name(filename), names[prediction], probabilities[prediction]),
+                  flush=True)
+        else:
+            logging.warning("Skipped %s: it could not be read as an image (JPEG or PNG)", display_name(filename))
+    if not results:
+        raise InputError("None of the {} file(s) could be read as an image".format(len(filenames)))
+    if output:
+        write_predictions_csv(output, filenames, results, names)
+        logging.info("Predictions written to %s", output)
+    return results
+
+
+def serving_signature(params, model_dir):
+    """The exported model's inputs and outputs: encoded images (any size) in; probabilities, classes, labels out."""
+    from model import input_fn as vision_input
+    from model import model_fn as vision_model
+    from model.tf_compat import tf
+    inputs = vision_input.serving_input_fn(params)
+    model_spec = vision_model.model_fn('predict', inputs, params)
+    classes = model_spec['predictions']
+    outputs = {'probabilities': model_spec['probabilities'],
+               'classes': classes,
+               'labels': tf.gather(tf.constant(class_names(params)), classes)}
+    description = ("signature 'serving_default' takes image_bytes (encoded JPEG or PNG images), gives "
+                   "probabilities, classes and labels")
+    return {'image_bytes': inputs['image_bytes']}, outputs, description
