@@ -17,7 +17,7 @@ Because we don't have a lot of images and we want that the statistics on the dev
 representative as possible, we'll take 20% of "train_signs" as dev set.
 
 Also accepted in --data_dir: the widely shared HDF5 version (train_signs.h5 and test_signs.h5),
-and `--synthetic` writes a generated set of hand signs there first (see synthetic_signs.py).
+and `--synthetic` writes a generated set of hand signs there first (see model/synthetic_signs.py).
 """
 import argparse
 import contextlib
@@ -31,12 +31,13 @@ import multiprocessing
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
-from model.utils import IMAGE_EXTENSIONS, InputError, label_from_name, run_script
+from model.image_files import IMAGE_EXTENSIONS, JPEG_QUALITY, SIZE, label_problem, scan_folder, split_by_label
+from model.utils import InputError, run_script
 
-SIZE = 64
-# Quality of the JPEG files written (model/image_resize.py uses the same for new photos).
-JPEG_QUALITY = 95
 SPLITS = ('train_signs', 'dev_signs', 'test_signs')
+# Seed of the shuffle that splits train_signs into train and dev: the course's seed (230), kept so
+# that the split, and so the dev metrics, stay those of the original starter code.
+SPLIT_SEED = 230
 # Largest image decoded in full (a 6000x4000 photo). A JPEG decodes at 1/8 scale and stays far below;
 # a PNG cannot, and one of 12000x12000 would take 0.8 GB in each worker. PIL itself refuses 179 M pixels.
 MAX_DECODED_PIXELS = 24_000_000
@@ -102,19 +103,11 @@ def list_split(split_dir, num_labels, skipped):
     if not os.path.isdir(split_dir):
         raise InputError("No folder {}: put the SIGNS images there ({{label}}_IMG_{{id}}.jpg in train_signs/ "
                          "and test_signs/), or run python build_dataset.py --synthetic".format(split_dir))
-    filenames = []
-    for name in sorted(os.listdir(split_dir)):
-        path = os.path.join(split_dir, name)
-        if not os.path.isfile(path) or name.startswith('.'):
-            continue
-        label = label_from_name(name)
-        if not name.lower().endswith(IMAGE_EXTENSIONS):
-            skipped.append('{}: not an image file ({})'.format(path, ', '.join(IMAGE_EXTENSIONS)))
-        elif label is None or label >= num_labels:
-            skipped.append('{}: the name must start with its label, a digit from 0 to {}'.format(
-                path, num_labels - 1))
-        else:
-            filenames.append(path)
+    images, others = scan_folder(split_dir)
+    labelled, unlabelled = split_by_label(images, num_labels)
+    skipped.extend('{}: not an image file ({})'.format(path, ', '.join(IMAGE_EXTENSIONS)) for path in others)
+    skipped.extend(label_problem(path, num_labels) for path in unlabelled)
+    filenames = [path for path, _ in labelled]
     if not filenames:
         raise InputError("{} holds no usable images: expected files named {{label}}_IMG_{{id}}.jpg".format(split_dir))
     return filenames
@@ -124,7 +117,7 @@ def split_train_dev(filenames):
     """Split the filenames into (train, dev), 80% / 20%, the same way on every run."""
     # Make sure to always shuffle with a fixed seed so that the split is reproducible
     filenames = sorted(filenames)
-    random.Random(230).shuffle(filenames)
+    random.Random(SPLIT_SEED).shuffle(filenames)
     split = int(0.8 * len(filenames))
     return filenames[:split], filenames[split:]
 
@@ -254,12 +247,12 @@ def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False
 
 
 def write_synthetic(data_dir):
-    """Write the synthetic raw set into data_dir (see synthetic_signs.py).
+    """Write the synthetic raw set into data_dir (see model/synthetic_signs.py).
 
     A new data_dir is written under a temporary name and renamed when complete, so an
     interrupted run leaves nothing that a second run would refuse to write over.
     """
-    from synthetic_signs import write_synthetic_signs
+    from model.synthetic_signs import write_synthetic_signs
     logging.info("Writing a synthetic SIGNS dataset into {}".format(data_dir))
     progress = lambda jobs: tqdm(jobs, desc='synthetic', disable=None)
     try:

@@ -10,11 +10,12 @@ import argparse
 import logging
 import os
 
+from model.image_files import IMAGE_EXTENSIONS, list_image_files
 from model.input_fn import input_fn
 from model.model_fn import model_fn
 from model.prediction import predict, write_predictions_csv
 from model.tf_compat import tf
-from model.utils import IMAGE_EXTENSIONS, InputError, class_names, load_params, run_script
+from model.utils import InputError, class_names, load_params, run_script
 
 parser = argparse.ArgumentParser()
 parser.add_argument('images', nargs='+', metavar='IMAGE_OR_FOLDER',
@@ -32,11 +33,10 @@ def list_inputs(paths):
     filenames = []
     for path in paths:
         if os.path.isdir(path):
-            names = sorted(name for name in os.listdir(path)
-                           if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith('.'))
-            if not names:
+            images = list_image_files(path)
+            if not images:
                 logging.warning("%s holds no images (%s)", path, ', '.join(IMAGE_EXTENSIONS))
-            filenames.extend(os.path.join(path, name) for name in names)
+            filenames.extend(images)
         elif os.path.isfile(path):
             filenames.append(path)
         else:

@@ -12,10 +12,8 @@ accurate integer DCT, Pillow 13's fixed-point filter weights and order of passes
 the pixels are build_dataset.py's; tests/test_predict.py compares them with
 build_dataset.py's files on pictures of many shapes and modes.
 """
+from model.image_files import JPEG_QUALITY  # build_dataset.py saves its images with this quality too
 from model.tf_compat import tf
-
-# build_dataset.py saves its images with this JPEG quality (JPEG_QUALITY there).
-JPEG_QUALITY = 95
 
 # Pillow computes its resize with integer weights of 22 fractional bits (32 - 8 - 2).
 PRECISION_BITS = 22

@@ -27,8 +27,9 @@ import os
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+from model.image_files import is_image_name
+
 NUM_CLASSES = 6
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 # Which of the four long fingers (index, middle, ring, pinky) are raised for
 # each label; the thumb is only out for the open hand, as in the real set.
@@ -356,4 +357,4 @@ def _plan(splits, folders):
 def _holds_images(folder):
     if not os.path.isdir(folder):
         return False
-    return any(name.lower().endswith(IMAGE_EXTENSIONS) for name in os.listdir(folder))
+    return any(is_image_name(name) for name in os.listdir(folder))
