@@ -41,6 +41,9 @@ SPLIT_SEED = 230
 # Largest image decoded in full (a 6000x4000 photo). A JPEG decodes at 1/8 scale and stays far below;
 # a PNG cannot, and one of 12000x12000 would take 0.8 GB in each worker. PIL itself refuses 179 M pixels.
 MAX_DECODED_PIXELS = 24_000_000
+# The EXIF Orientation tag, and the values for which PIL's exif_transpose turns an image (others mean upright).
+EXIF_ORIENTATION = 0x0112
+EXIF_TURNS = range(2, 9)
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--data_dir', default=None,
@@ -57,6 +60,18 @@ parser.add_argument('--jobs', type=int, default=os.cpu_count() or 1,
                     help="Processes resizing images in parallel (default: all cores)")
 
 
+def keeps_as_is(image, size):
+    """Whether the (just opened) image is written unchanged: a colour JPEG of size x size, upright.
+
+    That is what this script writes, so running it on its own output gives the same
+    files, and predict.py on a built file sees what evaluate.py sees. Any other image,
+    a 64x64 PNG or a 128x128 JPEG that decodes at 1/2 scale to 64x64 included, is
+    resized (a no-op at the same size) and compressed. model/image_resize.py decides the same way.
+    """
+    return (image.format in ('JPEG', 'MPO') and image.mode == 'RGB' and image.size == (size, size)
+            and image.getexif().get(EXIF_ORIENTATION, 1) not in EXIF_TURNS)
+
+
 def resize_image(filename, size=SIZE):
     """The image in `filename` as this script stores it: upright, RGB, size x size (a PIL Image).
 
@@ -65,31 +80,42 @@ def resize_image(filename, size=SIZE):
     Raises what PIL raises on a file it cannot read, and ValueError on one too large to decode.
     """
     with Image.open(filename) as image:
-        # JPEG can decode straight at 1/2, 1/4 or 1/8 scale (still at least `size`):
-        # for 3000x3000 photos that is most of the work saved.
-        image.draft('RGB', (size, size))
-        if image.width * image.height > MAX_DECODED_PIXELS:
-            raise ValueError('too large to decode: {}x{} pixels (the limit is {} million); make it smaller first'.format(
-                image.width, image.height, MAX_DECODED_PIXELS // 1_000_000))
-        # Photos from phones are often stored sideways with an EXIF note to rotate them.
-        image = ImageOps.exif_transpose(image).convert('RGB')
-        # Use bilinear interpolation instead of the default "nearest neighbor" method
-        return image.resize((size, size), Image.BILINEAR)
+        return _resized(image, size)
+
+
+def _resized(image, size):
+    # JPEG can decode straight at 1/2, 1/4 or 1/8 scale (still at least `size`):
+    # for 3000x3000 photos that is most of the work saved.
+    image.draft('RGB', (size, size))
+    if image.width * image.height > MAX_DECODED_PIXELS:
+        raise ValueError('too large to decode: {}x{} pixels (the limit is {} million); make it smaller first'.format(
+            image.width, image.height, MAX_DECODED_PIXELS // 1_000_000))
+    # Photos from phones are often stored sideways with an EXIF note to rotate them.
+    image = ImageOps.exif_transpose(image).convert('RGB')
+    # Use bilinear interpolation instead of the default "nearest neighbor" method
+    # (to the same size, PIL's resize is a copy: the pixels as decoded)
+    return image.resize((size, size), Image.BILINEAR)
 
 
 def resize_and_save(filename, output_dir, size=SIZE):
-    """Resize the image contained in `filename` and save it to the `output_dir`.
+    """Resize the image contained in `filename` and save it to the `output_dir` as {stem}.jpg.
 
-    Returns None on success, or why the file could not be read (it is then skipped).
+    A JPEG that keeps_as_is is copied, once it is known to decode. Returns None on
+    success, or why the file could not be read (it is then skipped).
     """
+    target = os.path.join(output_dir, os.path.splitext(os.path.basename(filename))[0] + '.jpg')
     try:
-        image = resize_image(filename, size)
+        with Image.open(filename) as image:
+            if keeps_as_is(image, size):
+                image.load()  # a truncated or broken file is skipped like any other
+                shutil.copyfile(filename, target)
+                return None
+            image = _resized(image, size)
     except UnidentifiedImageError:
         return 'not an image that PIL can read'
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         return str(e)
-    stem = os.path.splitext(os.path.basename(filename))[0]
-    image.save(os.path.join(output_dir, stem + '.jpg'), quality=JPEG_QUALITY)
+    image.save(target, quality=JPEG_QUALITY)
     return None
 
 

@@ -4,6 +4,9 @@ The model learned from images that build_dataset.py made with PIL: a JPEG decode
 at reduced scale (PIL's draft mode), turned upright as its EXIF note says, made RGB,
 resized to size x size with PIL's bilinear filter and stored as a JPEG of quality 95.
 A new photo has to go through the same steps to look like what the model saw.
+One exception, the same in both: a colour JPEG that already is size x size and upright
+is kept byte for byte (see `keeps_as_is`), so build_dataset.py gives back its own files
+unchanged and predict.py sees in them what evaluate.py sees.
 
 They are done here in the graph, not with PIL, so that the exported SavedModel,
 which a server runs without Python, computes exactly what predict.py computes: both
@@ -148,20 +151,34 @@ def pil_bilinear_resize(image, size):
     return tf.cast(resized, tf.uint8)
 
 
+def keeps_as_is(image_string, orientation, size):
+    """Whether build_dataset.py copies this encoded image unchanged (see keeps_as_is there).
+
+    Only a JPEG whose stored frame is size x size, with three colour components and no
+    EXIF turn: the size before any reduced-scale decoding counts, since a 128x128 JPEG
+    that decodes at 1/2 scale to 64x64 is still compressed again by build_dataset.py.
+    """
+    def jpeg_frame_fits():
+        height, width, channels = tf.unstack(tf.image.extract_jpeg_shape(image_string))
+        return tf.equal(height, size) & tf.equal(width, size) & tf.equal(channels, 3)
+
+    return tf.cond(tf.image.is_jpeg(image_string) & tf.equal(orientation, 1), jpeg_frame_fits,
+                   lambda: tf.constant(False))
+
+
 def resize_like_build_dataset(image_string, size):
     """The JPEG that build_dataset.py would write for an encoded image (a scalar string tensor).
 
-    A JPEG that already is size x size and upright is returned as it is: it is most
-    likely a file that build_dataset.py wrote, and the model then sees exactly what
-    evaluate.py gives it (one more JPEG compression would change a few pixels).
+    Decoded, the result has the pixels of build_dataset.py's file for the same image,
+    for any size (tests/test_predict.py checks every reduced-scale decoding and its edges).
+    A JPEG that build_dataset.py keeps as it is (see keeps_as_is) is returned as it is.
     """
     is_jpeg = tf.image.is_jpeg(image_string)
-    image = decode_like_draft(image_string, size)
     orientation = tf.cond(is_jpeg, lambda: exif_orientation(image_string), lambda: tf.constant(1, tf.int64))
 
     def build():
+        image = decode_like_draft(image_string, size)
         resized = pil_bilinear_resize(exif_transpose(image, orientation), size)
         return tf.image.encode_jpeg(resized, quality=JPEG_QUALITY)
 
-    already_built = is_jpeg & tf.reduce_all(tf.equal(tf.shape(image)[:2], size)) & tf.equal(orientation, 1)
-    return tf.cond(already_built, lambda: image_string, build)
+    return tf.cond(keeps_as_is(image_string, orientation, size), lambda: image_string, build)

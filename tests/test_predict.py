@@ -150,19 +150,77 @@ def test_exif_orientation_is_read_in_both_byte_orders_and_is_1_without_it(resize
     assert orientation(b'\xff\xd8') == 1
 
 
-def test_a_built_image_is_taken_as_it_is(resizer, data_dir, tmp_path):
-    """A 64x64 JPEG is most likely from build_dataset.py: it is not compressed a second time."""
-    filename = list_images(os.path.join(data_dir, 'test_signs'), 6)[0][0]
-    data = read_bytes(filename)
+def built_pixels(path, resizer, tmp_path, size=64):
+    """The pixels of the file build_dataset.py writes for `path`, read by the training pipeline's decoder."""
+    out = tmp_path / 'built-{}'.format(size)
+    os.makedirs(out, exist_ok=True)
+    assert resize_and_save(path, str(out), size) is None
+    return resizer.decode(read_bytes(out / (os.path.splitext(os.path.basename(path))[0] + '.jpg')))
+
+
+# Every reduced-scale decoding of PIL's draft mode for 64x64 (1/8 from 512 px, 1/4 from 256, 1/2 from 128,
+# 1/1 below), each side of each edge, squares (which draft-decode to exactly 64x64) and not.
+DRAFT_SIZES = [(64, 64), (63, 63), (65, 65), (40, 30), (127, 127), (128, 128), (129, 129), (130, 130),
+               (255, 255), (256, 256), (257, 257), (511, 511), (512, 512), (513, 513), (520, 520),
+               (1024, 1024), (128, 64), (64, 128), (128, 300), (600, 256), (1030, 519), (200, 1100)]
+
+
+@pytest.mark.parametrize('fmt', ['JPEG', 'PNG'])
+@pytest.mark.parametrize('width, height', DRAFT_SIZES)
+def test_graph_resize_matches_build_dataset_at_every_draft_scale(width, height, fmt, resizer, tmp_path):
+    path = str(tmp_path / ('0_IMG_{}x{}.{}'.format(width, height, 'jpg' if fmt == 'JPEG' else 'png')))
+    photo(width, height, seed=width * height).save(path, fmt, quality=90)
+    expected = built_pixels(path, resizer, tmp_path)
+    got = resizer.decode(resizer.build(read_bytes(path)))
+    assert got.shape == (64, 64, 3)
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize('size', [32, 100])
+def test_graph_resize_matches_build_dataset_at_other_sizes(size, tmp_path):
+    resizer = Resizer(size)
+    try:
+        for width, height in [(size, size), (2 * size, 2 * size), (4 * size + 1, 4 * size), (8 * size, 3 * size)]:
+            for fmt in ('JPEG', 'PNG'):
+                path = str(tmp_path / ('0_IMG_{}x{}.{}'.format(width, height, fmt.lower())))
+                photo(width, height).save(path, fmt)
+                expected = built_pixels(path, resizer, tmp_path, size)
+                np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(path))), expected)
+    finally:
+        resizer.sess.close()
+
+
+def test_a_built_image_is_kept_by_both_and_a_photo_gives_its_pixels(resizer, raw_dir, data_dir, tmp_path):
+    """build_dataset.py gives back its own files unchanged, and the graph does the same.
+
+    So predict.py sees the same picture in a raw 128x128 photo (which draft-decodes at
+    1/2 scale to 64x64, then is compressed) as in the file built from it, which is what
+    evaluate.py sees.
+    """
+    built_file = list_images(os.path.join(data_dir, 'test_signs'), 6)[0][0]
+    data = read_bytes(built_file)
     assert resizer.build(data) == data
+    again = tmp_path / 'again'
+    again.mkdir()
+    assert resize_and_save(built_file, str(again)) is None
+    assert read_bytes(again / os.path.basename(built_file)) == data
+    # The raw picture it was built from: the graph gives the built pixels, not the raw ones shrunk later.
+    raw_file = os.path.join(raw_dir, 'test_signs', os.path.basename(built_file))
+    with Image.open(raw_file) as image:
+        assert image.size == (96, 96)  # conftest's raw set: decodes at full scale; 128 is tested above
+    np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(raw_file))), resizer.decode(data))
     # The same picture with an EXIF turn is not "as built": it is turned and compressed, as build_dataset.py does.
     turned = tmp_path / 'turned.jpg'
-    Image.open(filename).save(turned, quality=95, exif=exif_bytes(6))
-    os.makedirs(tmp_path / 'built')
-    assert resize_and_save(str(turned), str(tmp_path / 'built')) is None
-    expected = resizer.decode(read_bytes(tmp_path / 'built' / 'turned.jpg'))
+    Image.open(built_file).save(turned, quality=95, exif=exif_bytes(6))
+    expected = built_pixels(str(turned), resizer, tmp_path)
     np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(turned))), expected)
     assert np.abs(expected.astype(int) - resizer.decode(data)).mean() > 10
+    # A grayscale JPEG of 64x64 is made RGB and compressed by both.
+    gray = tmp_path / 'gray.jpg'
+    Image.open(built_file).convert('L').save(gray)
+    assert resizer.build(read_bytes(gray)) != read_bytes(gray)
+    np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(gray))),
+                                  built_pixels(str(gray), resizer, tmp_path))
 
 
 # -----------------------------------------------------------------------------
