@@ -28,6 +28,7 @@ import shutil
 import tempfile
 import multiprocessing
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
@@ -44,6 +45,11 @@ MAX_DECODED_PIXELS = 24_000_000
 # The EXIF Orientation tag, and the values for which PIL's exif_transpose turns an image (others mean upright).
 EXIF_ORIENTATION = 0x0112
 EXIF_TURNS = range(2, 9)
+# What PIL calls the formats read (MPO: a phone's JPEG holding more than one picture), and the modes
+# of their images that convert('RGB') makes RGB as TensorFlow does. to_rgb handles SIXTEEN_BIT_GRAY.
+READ_FORMATS = ('JPEG', 'MPO', 'PNG')
+CONVERTED_MODES = ('1', 'L', 'LA', 'P', 'PA', 'RGB', 'RGBA', 'CMYK')
+SIXTEEN_BIT_GRAY = ('I;16', 'I;16B', 'I;16L', 'I;16N')
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--data_dir', default=None,
@@ -72,6 +78,29 @@ def keeps_as_is(image, size):
             and image.getexif().get(EXIF_ORIENTATION, 1) not in EXIF_TURNS)
 
 
+def to_rgb(image):
+    """The image in RGB, 8 bits a channel, as TensorFlow's decoders give it (model/image_resize.py).
+
+    PIL's convert('RGB') does just that for the modes of JPEG and PNG files, except
+    16-bit grayscale (I;16): it clips each value to 255, and the picture turns white.
+    There the high byte is kept, as for 16-bit colour PNGs, which PIL opens as RGB(A).
+    """
+    if image.mode in SIXTEEN_BIT_GRAY:
+        high_bytes = (np.asarray(image).astype(np.uint16) >> 8).astype(np.uint8)
+        return Image.fromarray(high_bytes, 'L').convert('RGB')
+    if image.mode not in CONVERTED_MODES:
+        raise ValueError('an image in mode {}, which predict.py cannot read the same way: '
+                         'save it as an 8-bit RGB JPEG or PNG'.format(image.mode))
+    return image.convert('RGB')
+
+
+def check_format(image):
+    """Raise ValueError unless PIL opened a JPEG or a PNG, the formats predict.py reads (whatever the name)."""
+    if image.format not in READ_FORMATS:
+        raise ValueError('a {} image, not JPEG or PNG: save it as JPEG or PNG (predict.py refuses it too)'.format(
+            image.format))
+
+
 def resize_image(filename, size=SIZE):
     """The image in `filename` as this script stores it: upright, RGB, size x size (a PIL Image).
 
@@ -80,6 +109,7 @@ def resize_image(filename, size=SIZE):
     Raises what PIL raises on a file it cannot read, and ValueError on one too large to decode.
     """
     with Image.open(filename) as image:
+        check_format(image)
         return _resized(image, size)
 
 
@@ -91,7 +121,7 @@ def _resized(image, size):
         raise ValueError('too large to decode: {}x{} pixels (the limit is {} million); make it smaller first'.format(
             image.width, image.height, MAX_DECODED_PIXELS // 1_000_000))
     # Photos from phones are often stored sideways with an EXIF note to rotate them.
-    image = ImageOps.exif_transpose(image).convert('RGB')
+    image = to_rgb(ImageOps.exif_transpose(image))
     # Use bilinear interpolation instead of the default "nearest neighbor" method
     # (to the same size, PIL's resize is a copy: the pixels as decoded)
     return image.resize((size, size), Image.BILINEAR)
@@ -106,6 +136,7 @@ def resize_and_save(filename, output_dir, size=SIZE):
     target = os.path.join(output_dir, os.path.splitext(os.path.basename(filename))[0] + '.jpg')
     try:
         with Image.open(filename) as image:
+            check_format(image)
             if keeps_as_is(image, size):
                 image.load()  # a truncated or broken file is skipped like any other
                 shutil.copyfile(filename, target)
@@ -113,8 +144,10 @@ def resize_and_save(filename, output_dir, size=SIZE):
             image = _resized(image, size)
     except UnidentifiedImageError:
         return 'not an image that PIL can read'
-    except (OSError, ValueError, Image.DecompressionBombError) as e:
+    except ValueError as e:  # ours, which say what to do
         return str(e)
+    except (OSError, Image.DecompressionBombError) as e:
+        return 'unreadable image ({})'.format(e)
     image.save(target, quality=JPEG_QUALITY)
     return None
 
@@ -194,7 +227,7 @@ def _task_runner(jobs):
 
 
 def error_line(filename, error):
-    return '{}: unreadable image ({})'.format(filename, error)
+    return '{}: {}'.format(filename, error)
 
 
 def splits_from_folders(data_dir, num_labels, skipped):

@@ -15,6 +15,10 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png')
 SIZE = 64
 # Quality of the JPEG files build_dataset.py writes; model/image_resize.py encodes new photos the same way.
 JPEG_QUALITY = 95
+# How the files of the two formats that build_dataset.py and predict.py read begin (PIL and
+# TensorFlow tell formats by these bytes, not by the name). Others (GIF, BMP, TIFF...) are refused.
+JPEG_SIGNATURE = b'\xff\xd8\xff'
+PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 
 
 def label_from_name(filename):

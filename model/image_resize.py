@@ -15,7 +15,7 @@ accurate integer DCT, Pillow 13's fixed-point filter weights and order of passes
 the pixels are build_dataset.py's; tests/test_predict.py compares them with
 build_dataset.py's files on pictures of many shapes and modes.
 """
-from model.image_files import JPEG_QUALITY  # build_dataset.py saves its images with this quality too
+from model.image_files import JPEG_QUALITY, PNG_SIGNATURE  # build_dataset.py saves with this quality too
 from model.tf_compat import tf
 
 # Pillow computes its resize with integer weights of 22 fractional bits (32 - 8 - 2).
@@ -45,7 +45,9 @@ def decode_like_draft(image_string, size):
             for ratio in (1, 2, 4, 8)])
 
     # Grayscale, palette and RGBA images become RGB as with PIL's convert('RGB'): gray is
-    # repeated in the three channels, the alpha channel is dropped.
+    # repeated in the three channels, the alpha channel is dropped. A 16-bit PNG keeps the
+    # high byte of each value, as build_dataset.py does (see to_rgb there). CMYK JPEGs are
+    # turned into RGB the way PIL does.
     image = tf.cond(tf.image.is_jpeg(image_string), decode_jpeg,
                     lambda: tf.image.decode_image(image_string, channels=3, expand_animations=False))
     image.set_shape([None, None, 3])
@@ -174,6 +176,11 @@ def resize_like_build_dataset(image_string, size):
     A JPEG that build_dataset.py keeps as it is (see keeps_as_is) is returned as it is.
     """
     is_jpeg = tf.image.is_jpeg(image_string)
+    is_png = tf.equal(tf.strings.substr(image_string, 0, len(PNG_SIGNATURE)), PNG_SIGNATURE)
+    # build_dataset.py reads JPEG and PNG only; TensorFlow would decode GIF, BMP or WebP too, differently from PIL.
+    readable = tf.debugging.Assert(is_jpeg | is_png, ['Not a JPEG or PNG image'])
+    with tf.control_dependencies([readable]):
+        image_string = tf.identity(image_string)
     orientation = tf.cond(is_jpeg, lambda: exif_orientation(image_string), lambda: tf.constant(1, tf.int64))
 
     def build():

@@ -10,8 +10,10 @@ import io
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -221,6 +223,83 @@ def test_a_built_image_is_kept_by_both_and_a_photo_gives_its_pixels(resizer, raw
     assert resizer.build(read_bytes(gray)) != read_bytes(gray)
     np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(gray))),
                                   built_pixels(str(gray), resizer, tmp_path))
+
+
+def sixteen_bit_png(path, pixels):
+    """Write uint16 pixels (height, width, channels 1 to 4) as a 16-bit PNG, which PIL cannot write in colour."""
+    height, width, channels = pixels.shape
+    color_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]  # gray, gray + alpha, RGB, RGBA
+
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+    rows = b''.join(b'\0' + row.astype('>u2').tobytes() for row in pixels)
+    with open(path, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 16, color_type, 0, 0, 0))
+                + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))
+
+
+def sixteen_bits(image, channels):
+    """The 8-bit picture as 16-bit values whose high bytes are its pixels (the low bytes vary)."""
+    pixels = np.asarray(image, np.uint16).reshape(image.height, image.width, -1)[..., :channels]
+    return pixels * 256 + np.arange(image.width, dtype=np.uint16)[None, :, None] % 251
+
+
+def in_mode(image, mode):
+    if mode in ('I;16', 'I;16B'):
+        return Image.frombytes(mode, image.size, sixteen_bits(image.convert('L'), 1).astype(
+            '<u2' if mode == 'I;16' else '>u2').tobytes())
+    return image.convert(mode)
+
+
+# Each mode PIL gives to a JPEG or PNG file: (mode, format, extra save options).
+MODES = [('1', 'PNG', {}), ('L', 'PNG', {}), ('L', 'PNG', {'bits': 2}), ('L', 'JPEG', {}), ('LA', 'PNG', {}),
+         ('P', 'PNG', {}), ('P', 'PNG', {'bits': 4}), ('P', 'PNG', {'transparency': 7}), ('RGB', 'PNG', {}),
+         ('RGB', 'JPEG', {}), ('RGBA', 'PNG', {}), ('RGBX', 'JPEG', {}), ('CMYK', 'JPEG', {}),
+         ('YCbCr', 'JPEG', {}), ('I;16', 'PNG', {}), ('I;16B', 'PNG', {})]
+
+
+@pytest.mark.parametrize('mode, fmt, options', MODES, ids=['{} {} {}'.format(*m) for m in MODES])
+@pytest.mark.parametrize('width, height', [(300, 200), (64, 64)])
+def test_every_image_mode_gives_the_same_pixels_in_both_paths(mode, fmt, options, width, height, resizer, tmp_path):
+    path = str(tmp_path / '0_IMG_{}.{}'.format(mode.replace(';', ''), fmt.lower()))
+    in_mode(photo(width, height), mode).save(path, fmt, **options)
+    expected = built_pixels(path, resizer, tmp_path)
+    np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(path))), expected)
+
+
+@pytest.mark.parametrize('channels', [1, 2, 3, 4])
+def test_16_bit_pngs_are_their_8_bit_pictures_in_both_paths(channels, resizer, tmp_path):
+    """The high byte of each value counts: a 16-bit grayscale PNG is not a white picture."""
+    picture = photo(200, 150).convert({1: 'L', 2: 'LA', 3: 'RGB', 4: 'RGBA'}[channels])
+    eight = str(tmp_path / '0_IMG_8.png')
+    picture.save(eight)
+    sixteen = str(tmp_path / '0_IMG_16.png')
+    sixteen_bit_png(sixteen, sixteen_bits(picture, channels))
+    expected = built_pixels(eight, resizer, tmp_path)
+    assert 60 < expected.mean() < 200
+    np.testing.assert_array_equal(built_pixels(sixteen, resizer, tmp_path), expected)
+    np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(sixteen))), expected)
+
+
+# Modes that no JPEG or PNG has, and formats other than JPEG and PNG, in a file named .png.
+REFUSED = [('F', 'TIFF'), ('I', 'TIFF'), ('LAB', 'TIFF'), ('YCbCr', 'TIFF'), ('CMYK', 'TIFF'), ('I;16', 'TIFF'),
+           ('PA', 'TIFF'), ('HSV', 'WEBP'), ('RGBa', 'WEBP'), ('RGB', 'GIF'), ('P', 'BMP'), ('RGB', 'BMP'),
+           ('RGB', 'WEBP'), ('L', 'PPM')]
+
+
+@pytest.mark.parametrize('mode, fmt', REFUSED)
+def test_other_formats_and_modes_are_refused_by_name_in_both_paths(mode, fmt, resizer, tmp_path):
+    path = tmp_path / '0_IMG_{}.png'.format(mode.replace(';', ''))
+    in_mode(photo(100, 80), mode).save(path, fmt)
+    out = tmp_path / 'out'
+    out.mkdir()
+    error = resize_and_save(str(path), str(out))
+    assert error == 'a {} image, not JPEG or PNG: save it as JPEG or PNG (predict.py refuses it too)'.format(
+        Image.open(path).format)
+    assert os.listdir(out) == []
+    # predict.py's pipeline drops what fails here, then names the file (test_predict_script).
+    with pytest.raises(tf.errors.InvalidArgumentError, match='Not a JPEG or PNG image'):
+        resizer.build(read_bytes(path))
 
 
 # -----------------------------------------------------------------------------
