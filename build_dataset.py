@@ -18,11 +18,17 @@ representative as possible, we'll take 20% of "train_signs" as dev set.
 
 Also accepted in --data_dir: the widely shared HDF5 version (train_signs.h5 and test_signs.h5),
 and `--synthetic` writes a generated set of hand signs there first (see model/synthetic_signs.py).
+
+Every image is written as {name without extension}.jpg. Two images of one folder that would
+get the same name (0_IMG_1.jpg and 0_IMG_1.png, or 0_IMG_1.jpg and 0_IMG_1.JPG, which are one
+file on macOS and Windows) are refused before anything is written: the error names both files
+and asks to rename or remove one. Names are not changed behind the user's back.
 """
 import argparse
 import contextlib
 import logging
 import os
+import unicodedata
 import random
 import shutil
 import tempfile
@@ -133,7 +139,7 @@ def resize_and_save(filename, output_dir, size=SIZE):
     A JPEG that keeps_as_is is copied, once it is known to decode. Returns None on
     success, or why the file could not be read (it is then skipped).
     """
-    target = os.path.join(output_dir, os.path.splitext(os.path.basename(filename))[0] + '.jpg')
+    target = os.path.join(output_dir, output_name(filename))
     try:
         with Image.open(filename) as image:
             check_format(image)
@@ -190,6 +196,13 @@ def check_output_dir(output_dir, overwrite):
                              "or choose another --output_dir".format(output_dir, folder))
 
 
+def check_not_inside(data_dir, output_dir):
+    """Refuse an --output_dir that is --data_dir: --overwrite would replace the raw images by the resized ones."""
+    if os.path.isdir(data_dir) and os.path.isdir(output_dir) and os.path.samefile(data_dir, output_dir):
+        raise InputError("--output_dir {} is the --data_dir: the resized images would replace the originals; "
+                         "choose another --output_dir".format(output_dir))
+
+
 def resize_splits(splits, output_dir, size, jobs, skipped):
     """Resize every image of {split: filenames} into output_dir/split/, with `jobs` processes."""
     tasks = []
@@ -230,10 +243,34 @@ def error_line(filename, error):
     return '{}: {}'.format(filename, error)
 
 
+def output_name(filename):
+    """The name of the file written for `filename`: its name with the extension .jpg."""
+    return os.path.splitext(os.path.basename(filename))[0] + '.jpg'
+
+
+def check_distinct_outputs(filenames):
+    """Raise InputError if two of `filenames` (one raw folder) would be written to the same file.
+
+    Names equal but for case or Unicode normalisation count as the same: they are one
+    file on macOS and Windows disks (and the dataset may be copied there).
+    """
+    seen = {}
+    for filename in filenames:
+        name = output_name(filename)
+        key = unicodedata.normalize('NFC', name).lower()
+        if key in seen:
+            raise InputError("{} and {} would both be written as {}: rename or remove one of them".format(
+                seen[key], filename, name))
+        seen[key] = filename
+
+
 def splits_from_folders(data_dir, num_labels, skipped):
     """{split: filenames} from the course's layout: data_dir/train_signs/ and data_dir/test_signs/."""
     train_filenames = list_split(os.path.join(data_dir, 'train_signs'), num_labels, skipped)
     test_filenames = list_split(os.path.join(data_dir, 'test_signs'), num_labels, skipped)
+    # Before the split: two such files would otherwise land in train and dev, one picture twice.
+    check_distinct_outputs(train_filenames)
+    check_distinct_outputs(test_filenames)
     train_filenames, dev_filenames = split_train_dev(train_filenames)
     return {'train_signs': train_filenames, 'dev_signs': dev_filenames, 'test_signs': test_filenames}
 
@@ -273,6 +310,7 @@ def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False
     place only once complete: an interrupted build, or a failed --overwrite, leaves
     whatever was there before untouched.
     """
+    check_not_inside(data_dir, output_dir)
     check_output_dir(output_dir, overwrite)
     parent = os.path.dirname(os.path.abspath(output_dir))
     os.makedirs(parent, exist_ok=True)
@@ -332,6 +370,7 @@ def main(args):
     data_dir = args.data_dir or ('data/SYNTHETIC_SIGNS' if args.synthetic else 'data/SIGNS')
     if args.size < 1 or args.num_labels < 1 or args.jobs < 1:
         raise InputError("--size, --num_labels and --jobs must be positive")
+    check_not_inside(data_dir, args.output_dir)
     check_output_dir(args.output_dir, args.overwrite)
     if args.synthetic:
         write_synthetic(data_dir)

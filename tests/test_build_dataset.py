@@ -113,3 +113,40 @@ def test_hdf5_version_of_signs(tmp_path):
     counts = build(str(raw), str(tmp_path / 'out'), jobs=1)
     assert counts == {'train_signs': 24, 'dev_signs': 6, 'test_signs': 12}
     assert '5_IMG_0005.jpg' in listing(tmp_path / 'out' / 'test_signs')
+
+
+@pytest.mark.parametrize('first, second', [
+    ('0_IMG_x.jpg', '0_IMG_x.png'),  # same name but for the extension
+    ('0_IMG_x.jpg', '0_IMG_x.jpeg'),
+    ('0_IMG_x.jpg', '0_IMG_x.JPG'),  # one file on macOS and Windows
+    ('0_IMG_x.png', '0_IMG_X.png'),
+    ('0_IMG_caf\u00e9.jpg', '0_IMG_cafe\u0301.png'),  # é composed and decomposed
+])
+@pytest.mark.parametrize('split', ['train_signs', 'test_signs'])
+def test_two_files_that_would_get_one_name_are_refused(tmp_path, first, second, split):
+    raw = make_raw(str(tmp_path / 'raw'))
+    for name in (first, second):
+        Image.new('RGB', (80, 80), (10, 20, 30)).save(os.path.join(raw, split, name),
+                                                     'PNG' if name.lower().endswith('png') else 'JPEG')
+    with pytest.raises(InputError) as error:
+        build(raw, str(tmp_path / 'out'), jobs=1)
+    message = str(error.value)
+    assert os.path.join(raw, split, first) in message and os.path.join(raw, split, second) in message
+    assert 'rename or remove one of them' in message and '\n' not in message
+    assert listing(tmp_path) == ['raw']  # nothing written, no temporary folder left
+
+
+def test_the_same_name_in_train_and_test_is_not_a_collision(tmp_path):
+    raw = make_raw(str(tmp_path / 'raw'), train=10, test=5)
+    counts = build(raw, str(tmp_path / 'out'), jobs=1)
+    written = [name for split in SPLITS for name in listing(tmp_path / 'out' / split)]
+    assert sum(counts.values()) == len(written) == 15
+
+
+def test_output_dir_that_is_the_data_dir_is_refused(tmp_path):
+    raw = make_raw(str(tmp_path / 'raw'))
+    before = {split: listing(os.path.join(raw, split)) for split in ('train_signs', 'test_signs')}
+    for overwrite in (False, True):
+        with pytest.raises(InputError, match='is the --data_dir: .*choose another --output_dir'):
+            build(raw, os.path.join(raw, '.', ''), jobs=1, overwrite=overwrite)
+    assert {split: listing(os.path.join(raw, split)) for split in ('train_signs', 'test_signs')} == before
