@@ -42,6 +42,8 @@ from model.image_files import IMAGE_EXTENSIONS, JPEG_QUALITY, SIZE, label_proble
 from model.utils import InputError, run_script
 
 SPLITS = ('train_signs', 'dev_signs', 'test_signs')
+# Usable images a raw split needs: train_signs gives 80% to train and 20% to dev, at least one to each.
+MIN_IMAGES = {'train_signs': 2, 'test_signs': 1}
 # Seed of the shuffle that splits train_signs into train and dev: the course's seed (230), kept so
 # that the split, and so the dev metrics, stay those of the original starter code.
 SPLIT_SEED = 230
@@ -149,7 +151,7 @@ def resize_and_save(filename, output_dir, size=SIZE):
                 return None
             image = _resized(image, size)
     except UnidentifiedImageError:
-        return 'not an image that PIL can read'
+        return 'not an image PIL can read: replace or remove it'
     except ValueError as e:  # ours, which say what to do
         return str(e)
     except (OSError, Image.DecompressionBombError) as e:
@@ -221,10 +223,13 @@ def resize_splits(splits, output_dir, size, jobs, skipped):
                 errors[os.path.basename(split_dir)].append(error_line(filename, error))
     counts = {}
     for split, filenames in splits.items():
-        skipped.extend(sorted(errors[split]))
-        counts[split] = len(filenames) - len(errors[split])
+        split_errors = sorted(errors[split])
+        skipped.extend(split_errors)
+        counts[split] = len(filenames) - len(split_errors)
         if counts[split] == 0:
-            raise InputError("No readable image in {} for {}".format(os.path.dirname(filenames[0]), split))
+            raise InputError("None of the {} image(s) for {} could be read (first: {}): replace them, "
+                             "or add readable images to {}".format(len(filenames), split, split_errors[0],
+                                                                   os.path.dirname(filenames[0])))
     return counts
 
 
@@ -268,6 +273,10 @@ def splits_from_folders(data_dir, num_labels, skipped):
     """{split: filenames} from the course's layout: data_dir/train_signs/ and data_dir/test_signs/."""
     train_filenames = list_split(os.path.join(data_dir, 'train_signs'), num_labels, skipped)
     test_filenames = list_split(os.path.join(data_dir, 'test_signs'), num_labels, skipped)
+    if len(train_filenames) < MIN_IMAGES['train_signs']:
+        raise InputError("{} holds only {} usable image: at least {} are needed, 80% for train_signs and "
+                         "20% for dev_signs; add images to it".format(
+                             os.path.join(data_dir, 'train_signs'), len(train_filenames), MIN_IMAGES['train_signs']))
     # Before the split: two such files would otherwise land in train and dev, one picture twice.
     check_distinct_outputs(train_filenames)
     check_distinct_outputs(test_filenames)
@@ -290,6 +299,13 @@ def extract_h5(data_dir, raw_dir, num_labels):
         except (OSError, KeyError) as e:
             raise InputError("{} is not the SIGNS HDF5 file (needs {}_x and {}_y): {}".format(
                 h5_path, prefix, prefix, e)) from None
+        if images.dtype != 'uint8' or images.ndim != 4 or images.shape[3] != 3 or len(labels) != len(images):
+            raise InputError("{}: {}_x must hold N images as uint8 (N, height, width, 3) and {}_y N labels; it holds "
+                             "{} {} and {} labels".format(h5_path, prefix, prefix, images.dtype, images.shape,
+                                                          len(labels)))
+        if len(images) < MIN_IMAGES[split]:
+            raise InputError("{} holds {} image(s): at least {} are needed".format(
+                h5_path, len(images), MIN_IMAGES[split]))
         os.makedirs(os.path.join(raw_dir, split))
         for index, (image, label) in enumerate(zip(images, labels)):
             if not 0 <= int(label) < num_labels:

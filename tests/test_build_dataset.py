@@ -150,3 +150,56 @@ def test_output_dir_that_is_the_data_dir_is_refused(tmp_path):
         with pytest.raises(InputError, match='is the --data_dir: .*choose another --output_dir'):
             build(raw, os.path.join(raw, '.', ''), jobs=1, overwrite=overwrite)
     assert {split: listing(os.path.join(raw, split)) for split in ('train_signs', 'test_signs')} == before
+
+
+@pytest.mark.parametrize('train, test', [(0, 3), (1, 3), (2, 3), (4, 3), (5, 1), (3, 0), (1, 0)])
+def test_any_split_size_gives_a_dataset_or_one_clear_line(tmp_path, train, test):
+    raw = make_raw(str(tmp_path / 'raw'), train=train, test=test)
+    out = str(tmp_path / 'out')
+    if train >= 2 and test >= 1:
+        counts = build(raw, out, jobs=1)
+        assert counts['train_signs'] >= 1 and counts['dev_signs'] >= 1 and counts['test_signs'] == test
+        assert counts['train_signs'] + counts['dev_signs'] == train
+        assert {split: len(listing(os.path.join(out, split))) for split in SPLITS} == counts
+        return
+    with pytest.raises(InputError) as error:
+        build(raw, out, jobs=1)
+    message = str(error.value)
+    assert '\n' not in message and ('test_signs' if test == 0 else 'train_signs') in message
+    assert 'add images' in message or 'holds no usable images' in message
+    assert listing(tmp_path) == ['raw']
+
+
+def test_a_split_whose_images_are_all_unreadable_is_named(tmp_path):
+    raw = make_raw(str(tmp_path / 'raw'), train=4, test=1)
+    (tmp_path / 'raw' / 'test_signs' / '0_IMG_0.jpg').write_text('not a picture')
+    with pytest.raises(InputError, match=r'^None of the 1 image\(s\) for test_signs could be read \(first: .*0_IMG_0.jpg: '
+                                         r'not an image PIL can read.*\): replace them, or add readable images to'):
+        build(raw, str(tmp_path / 'out'), jobs=1)
+    assert listing(tmp_path) == ['raw']
+
+
+def test_one_image_in_train_signs_is_one_line_from_the_script(tmp_path):
+    from conftest import run
+    raw = make_raw(str(tmp_path / 'raw'), train=1, test=2)
+    result = run('build_dataset.py', '--data_dir', raw, '--output_dir', str(tmp_path / 'out'), '--jobs', '1',
+                 check=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == 'Error: {} holds only 1 usable image: at least 2 are needed, 80% for train_signs ' \
+                            'and 20% for dev_signs; add images to it\n'.format(os.path.join(raw, 'train_signs'))
+
+
+@pytest.mark.parametrize('train, test', [(1, 5), (6, 0)])
+def test_hdf5_with_too_few_images(tmp_path, train, test):
+    import h5py
+    raw = tmp_path / 'h5'
+    raw.mkdir()
+    for split, prefix, count in (('train_signs', 'train_set', train), ('test_signs', 'test_set', test)):
+        with h5py.File(raw / (split + '.h5'), 'w') as f:
+            f[prefix + '_x'] = np.zeros((count, 64, 64, 3), np.uint8)
+            f[prefix + '_y'] = np.arange(count) % 6
+    name = 'train_signs.h5' if train < 2 else 'test_signs.h5'
+    with pytest.raises(InputError, match=r'{} holds {} image\(s\): at least {} are needed'.format(
+            name, min(train, test), 2 if train < 2 else 1)):
+        build(str(raw), str(tmp_path / 'out'), jobs=1)
+    assert listing(tmp_path) == ['h5']
