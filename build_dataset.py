@@ -28,10 +28,11 @@ import argparse
 import contextlib
 import logging
 import os
-import unicodedata
 import random
+import shlex
 import shutil
 import tempfile
+import unicodedata
 import multiprocessing
 
 import numpy as np
@@ -360,25 +361,35 @@ def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False
 
 
 def write_synthetic(data_dir):
-    """Write the synthetic raw set into data_dir (see model/synthetic_signs.py).
+    """Write the synthetic raw set into data_dir (see model/synthetic_signs.py), or reuse it if already there.
 
-    A new data_dir is written under a temporary name and renamed when complete, so an
-    interrupted run leaves nothing that a second run would refuse to write over.
+    The set is the same on every run: a data_dir holding exactly it (checked against
+    the manifest written with it) is used as it is. A data_dir with other images is
+    never written into: the error says what to type. A new data_dir is written under
+    a temporary name and renamed when complete, so an interrupted run leaves nothing
+    that a second run would refuse to write over.
     """
-    from model.synthetic_signs import write_synthetic_signs
-    logging.info("Writing a synthetic SIGNS dataset into {}".format(data_dir))
+    from model.synthetic_signs import is_synthetic_set, write_synthetic_signs
     progress = lambda jobs: tqdm(jobs, desc='synthetic', disable=None)
-    try:
-        if os.path.exists(data_dir):
-            write_synthetic_signs(data_dir, progress=progress)
+    if os.path.exists(data_dir):
+        same, difference = is_synthetic_set(data_dir)
+        if same:
+            logging.info("Using the synthetic SIGNS dataset already in {}".format(data_dir))
             return
-        parent = os.path.dirname(os.path.abspath(data_dir))
-        os.makedirs(parent, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix='.synthetic-', dir=parent) as tmp_dir:
-            write_synthetic_signs(os.path.join(tmp_dir, 'raw'), progress=progress)
-            os.rename(os.path.join(tmp_dir, 'raw'), data_dir)
-    except FileExistsError as e:
-        raise InputError(str(e)) from None
+        if any(scan_folder(os.path.join(data_dir, split))[0] for split in ('train_signs', 'test_signs')
+               if os.path.isdir(os.path.join(data_dir, split))):
+            raise InputError("{} holds images that are not the synthetic set ({}): to write it again, delete "
+                             "the folder first (rm -r {}), or pass another --data_dir".format(
+                                 data_dir, difference, shlex.quote(data_dir)))
+        logging.info("Writing a synthetic SIGNS dataset into {}".format(data_dir))
+        write_synthetic_signs(data_dir, progress=progress)
+        return
+    logging.info("Writing a synthetic SIGNS dataset into {}".format(data_dir))
+    parent = os.path.dirname(os.path.abspath(data_dir))
+    os.makedirs(parent, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix='.synthetic-', dir=parent) as tmp_dir:
+        write_synthetic_signs(os.path.join(tmp_dir, 'raw'), progress=progress)
+        os.rename(os.path.join(tmp_dir, 'raw'), data_dir)
 
 
 def main(args):

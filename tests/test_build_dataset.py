@@ -203,3 +203,38 @@ def test_hdf5_with_too_few_images(tmp_path, train, test):
             name, min(train, test), 2 if train < 2 else 1)):
         build(str(raw), str(tmp_path / 'out'), jobs=1)
     assert listing(tmp_path) == ['h5']
+
+
+def test_synthetic_set_already_written_is_reused(tmp_path, monkeypatch, caplog):
+    """--synthetic a second time, with --overwrite or another --size and --output_dir: the same raw set is used."""
+    import build_dataset
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level('INFO'):
+        build_dataset.main(build_dataset.parser.parse_args(['--synthetic', '--jobs', '2']))
+    raw = os.path.join('data', 'SYNTHETIC_SIGNS')
+    sums = {name: os.path.getmtime(os.path.join(raw, 'train_signs', name))
+            for name in listing(os.path.join(raw, 'train_signs'))}
+    first_build = {split: listing(os.path.join('data', '64x64_SIGNS', split)) for split in SPLITS}
+    caplog.clear()
+    with caplog.at_level('INFO'):
+        build_dataset.main(build_dataset.parser.parse_args(['--synthetic', '--overwrite', '--jobs', '2']))
+        build_dataset.main(build_dataset.parser.parse_args(
+            ['--synthetic', '--size', '32', '--output_dir', os.path.join('data', '32'), '--jobs', '2']))
+    assert caplog.text.count('Using the synthetic SIGNS dataset already in {}'.format(raw)) == 2
+    assert 'Writing a synthetic' not in caplog.text
+    assert {name: os.path.getmtime(os.path.join(raw, 'train_signs', name)) for name in sums} == sums
+    assert {split: listing(os.path.join('data', '64x64_SIGNS', split)) for split in SPLITS} == first_build
+    with Image.open(os.path.join('data', '32', 'test_signs', first_build['test_signs'][0])) as image:
+        assert image.size == (32, 32)
+
+
+def test_synthetic_into_a_folder_of_other_images_says_what_to_type(tmp_path):
+    import build_dataset
+    raw = make_raw(str(tmp_path / 'my signs'))
+    before = {split: listing(os.path.join(raw, split)) for split in ('train_signs', 'test_signs')}
+    with pytest.raises(InputError) as error:
+        build_dataset.write_synthetic(raw)
+    assert str(error.value) == (
+        "{} holds images that are not the synthetic set (no valid synthetic_signs.json written with the synthetic "
+        "set): to write it again, delete the folder first (rm -r '{}'), or pass another --data_dir".format(raw, raw))
+    assert {split: listing(os.path.join(raw, split)) for split in ('train_signs', 'test_signs')} == before
