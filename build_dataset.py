@@ -31,7 +31,9 @@ import os
 import random
 import shlex
 import shutil
+import signal
 import tempfile
+import threading
 import unicodedata
 import multiprocessing
 
@@ -241,8 +243,43 @@ def _task_runner(jobs):
         yield lambda function, tasks, chunksize: map(function, tasks)
         return
     # 'spawn': workers start clean, even when the calling process has TensorFlow's threads running.
-    with multiprocessing.get_context('spawn').Pool(jobs) as pool:
+    # Ctrl-C reaches every process of the terminal's group: the workers ignore it (from their start,
+    # as an ignored signal stays ignored in a new process) and this process stops them.
+    with _sigint_ignored():
+        pool = multiprocessing.get_context('spawn').Pool(jobs, initializer=_ignore_sigint)
+    with pool:
         yield pool.imap_unordered
+
+
+def _ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore Ctrl-C in this block (in the main thread; elsewhere signals cannot be set, nor do they arrive)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Let the block finish when Ctrl-C comes: yields a list, which holds the signal if one came."""
+    received = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def error_line(filename, error):
@@ -325,30 +362,35 @@ def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False
 
     The new splits are written in a temporary folder beside output_dir and moved into
     place only once complete: an interrupted build, or a failed --overwrite, leaves
-    whatever was there before untouched.
+    whatever was there before untouched. Ctrl-C while the splits are moved into place
+    waits for the move to finish.
     """
     check_not_inside(data_dir, output_dir)
     check_output_dir(output_dir, overwrite)
     parent = os.path.dirname(os.path.abspath(output_dir))
     os.makedirs(parent, exist_ok=True)
     skipped = []
-    with tempfile.TemporaryDirectory(prefix='.building-', dir=parent) as tmp_dir:
-        if not os.path.isdir(os.path.join(data_dir, 'train_signs')) and has_h5(data_dir):
-            logging.info("Reading the HDF5 version of SIGNS in {}".format(data_dir))
-            extract_h5(data_dir, os.path.join(tmp_dir, 'raw'), num_labels)
-            data_dir = os.path.join(tmp_dir, 'raw')
-        if not os.path.isdir(data_dir):
-            raise InputError("No folder {}: put the SIGNS dataset there, or run python build_dataset.py "
-                             "--synthetic for a generated one".format(data_dir))
-        splits = splits_from_folders(data_dir, num_labels, skipped)
-        new_dir = os.path.join(tmp_dir, 'out')
-        counts = resize_splits(splits, new_dir, size, jobs, skipped)
-        os.makedirs(output_dir, exist_ok=True)
-        for split in SPLITS:
-            target = os.path.join(output_dir, split)
-            if os.path.isdir(target):  # only with --overwrite: check_output_dir refused otherwise
-                shutil.move(target, os.path.join(tmp_dir, 'old-' + split))
-            shutil.move(os.path.join(new_dir, split), target)
+    try:
+        with tempfile.TemporaryDirectory(prefix='.building-', dir=parent) as tmp_dir:
+            if not os.path.isdir(os.path.join(data_dir, 'train_signs')) and has_h5(data_dir):
+                logging.info("Reading the HDF5 version of SIGNS in {}".format(data_dir))
+                extract_h5(data_dir, os.path.join(tmp_dir, 'raw'), num_labels)
+                data_dir = os.path.join(tmp_dir, 'raw')
+            if not os.path.isdir(data_dir):
+                raise InputError("No folder {}: put the SIGNS dataset there, or run python build_dataset.py "
+                                 "--synthetic for a generated one".format(data_dir))
+            splits = splits_from_folders(data_dir, num_labels, skipped)
+            new_dir = os.path.join(tmp_dir, 'out')
+            counts = resize_splits(splits, new_dir, size, jobs, skipped)
+            with _sigint_deferred() as interrupted:
+                os.makedirs(output_dir, exist_ok=True)
+                for split in SPLITS:
+                    target = os.path.join(output_dir, split)
+                    if os.path.isdir(target):  # only with --overwrite: check_output_dir refused otherwise
+                        shutil.move(target, os.path.join(tmp_dir, 'old-' + split))
+                    shutil.move(os.path.join(new_dir, split), target)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt("Interrupted: {} was left as it was".format(output_dir)) from None
 
     for line in skipped[:20]:
         logging.warning("Skipped %s", line)
@@ -357,6 +399,8 @@ def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False
     if skipped:
         summary += "; skipped {} file(s){}".format(len(skipped), ' (first 20 listed above)' if len(skipped) > 20 else '')
     logging.info(summary)
+    if interrupted:
+        raise KeyboardInterrupt("Interrupted once the new dataset was in place in {}".format(output_dir))
     return counts
 
 
@@ -365,11 +409,11 @@ def write_synthetic(data_dir):
 
     The set is the same on every run: a data_dir holding exactly it (checked against
     the manifest written with it) is used as it is. A data_dir with other images is
-    never written into: the error says what to type. A new data_dir is written under
-    a temporary name and renamed when complete, so an interrupted run leaves nothing
-    that a second run would refuse to write over.
+    never written into: the error says what to type. The set is written in a temporary
+    folder beside data_dir and moved in when complete, so an interrupted run leaves
+    nothing that a second run would refuse to write over.
     """
-    from model.synthetic_signs import is_synthetic_set, write_synthetic_signs
+    from model.synthetic_signs import MANIFEST, is_synthetic_set, write_synthetic_signs
     progress = lambda jobs: tqdm(jobs, desc='synthetic', disable=None)
     if os.path.exists(data_dir):
         same, difference = is_synthetic_set(data_dir)
@@ -381,15 +425,26 @@ def write_synthetic(data_dir):
             raise InputError("{} holds images that are not the synthetic set ({}): to write it again, delete "
                              "the folder first (rm -r {}), or pass another --data_dir".format(
                                  data_dir, difference, shlex.quote(data_dir)))
-        logging.info("Writing a synthetic SIGNS dataset into {}".format(data_dir))
-        write_synthetic_signs(data_dir, progress=progress)
-        return
     logging.info("Writing a synthetic SIGNS dataset into {}".format(data_dir))
     parent = os.path.dirname(os.path.abspath(data_dir))
     os.makedirs(parent, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix='.synthetic-', dir=parent) as tmp_dir:
-        write_synthetic_signs(os.path.join(tmp_dir, 'raw'), progress=progress)
-        os.rename(os.path.join(tmp_dir, 'raw'), data_dir)
+        raw = os.path.join(tmp_dir, 'raw')
+        try:
+            write_synthetic_signs(raw, progress=progress)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt("Interrupted: nothing was written to {}".format(data_dir)) from None
+        with _sigint_deferred() as interrupted:
+            if not os.path.exists(data_dir):
+                os.rename(raw, data_dir)
+            else:  # a folder without images (checked above): the files go in, the manifest last
+                for split in ('train_signs', 'test_signs'):
+                    os.makedirs(os.path.join(data_dir, split), exist_ok=True)
+                    for name in os.listdir(os.path.join(raw, split)):
+                        os.replace(os.path.join(raw, split, name), os.path.join(data_dir, split, name))
+                os.replace(os.path.join(raw, MANIFEST), os.path.join(data_dir, MANIFEST))
+    if interrupted:
+        raise KeyboardInterrupt("Interrupted once the synthetic set was written to {}".format(data_dir))
 
 
 def main(args):

@@ -1,4 +1,5 @@
 """build_dataset.py: splits, sizes, odd names, bad files, and never mixing into an existing dataset."""
+import glob
 import os
 
 import numpy as np
@@ -217,7 +218,7 @@ def test_synthetic_set_already_written_is_reused(tmp_path, monkeypatch, caplog):
     first_build = {split: listing(os.path.join('data', '64x64_SIGNS', split)) for split in SPLITS}
     caplog.clear()
     with caplog.at_level('INFO'):
-        build_dataset.main(build_dataset.parser.parse_args(['--synthetic', '--overwrite', '--jobs', '2']))
+        build_dataset.main(build_dataset.parser.parse_args(['--synthetic', '--overwrite', '--jobs', '4']))
         build_dataset.main(build_dataset.parser.parse_args(
             ['--synthetic', '--size', '32', '--output_dir', os.path.join('data', '32'), '--jobs', '2']))
     assert caplog.text.count('Using the synthetic SIGNS dataset already in {}'.format(raw)) == 2
@@ -238,3 +239,57 @@ def test_synthetic_into_a_folder_of_other_images_says_what_to_type(tmp_path):
         "{} holds images that are not the synthetic set (no valid synthetic_signs.json written with the synthetic "
         "set): to write it again, delete the folder first (rm -r '{}'), or pass another --data_dir".format(raw, raw))
     assert {split: listing(os.path.join(raw, split)) for split in ('train_signs', 'test_signs')} == before
+
+
+def test_ctrl_c_while_resizing_ends_with_one_line_and_leaves_the_old_dataset(tmp_path):
+    """Ctrl-C reaches every process of the terminal's group: the pool's workers stay silent, the script
+    says one line, exits 130, and an --overwrite in progress leaves the dataset that was there."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from conftest import ROOT
+    out = str(tmp_path / 'out')
+    build(make_raw(str(tmp_path / 'old raw'), train=5, test=2, name='{label}_IMG_old{i}.jpg'), out, jobs=1)
+    before = {split: listing(os.path.join(out, split)) for split in SPLITS}
+    # Many small files: resizing lasts a few seconds, and the workers spend much of it in Python code,
+    # where a SIGINT they do not ignore shows (in C code, such as decoding a large image, it waits).
+    picture = Image.linear_gradient('L').resize((100, 100)).convert('RGB')
+    raw = tmp_path / 'raw'
+    for split, count in (('train_signs', 3000), ('test_signs', 20)):
+        (raw / split).mkdir(parents=True)
+        picture.save(raw / split / '0_IMG_0.png')
+        data = (raw / split / '0_IMG_0.png').read_bytes()
+        for i in range(1, count):
+            (raw / split / '{}_IMG_{}.png'.format(i % 6, i)).write_bytes(data)
+
+    process = subprocess.Popen([sys.executable, 'build_dataset.py', '--data_dir', str(raw), '--output_dir', out,
+                                '--overwrite', '--jobs', '4'], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not glob.glob(str(tmp_path / '.building-*' / 'out' / '*' / '*.jpg')):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+    stdout, stderr = process.communicate(timeout=120)
+
+    assert (process.returncode, stdout, stderr) == (130, '', 'Interrupted: {} was left as it was\n'.format(out))
+    assert {split: listing(os.path.join(out, split)) for split in SPLITS} == before
+    assert listing(tmp_path) == ['old raw', 'out', 'raw']  # no temporary folder
+    if os.path.exists('/proc/self/stat'):  # no worker left running (a zombie waiting for init to reap it has ended)
+        time.sleep(1)
+        assert running_in_group(process.pid) == []
+
+
+def running_in_group(pgid):
+    """Processes of group `pgid` that have not ended, from /proc (Linux)."""
+    running = []
+    for stat in glob.glob('/proc/[0-9]*/stat'):
+        try:
+            with open(stat) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[2]) == pgid and fields[0] not in 'ZX':
+            running.append(stat)
+    return running
