@@ -66,7 +66,7 @@ def run_worker(script, *args, env=None):
 def build_data(work_dir, num_train, num_test):
     """A synthetic SIGNS-like raw set, built into 64x64 splits by build_dataset.py (as --synthetic does)."""
     sys.path.insert(0, ROOT)
-    from synthetic_signs import write_synthetic_signs
+    from model.synthetic_signs import write_synthetic_signs
     raw = os.path.join(work_dir, 'raw_{}'.format(num_train))
     data = os.path.join(work_dir, 'data_{}'.format(num_train))
     if not os.path.isdir(os.path.join(data, 'train_signs')):

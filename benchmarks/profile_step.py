@@ -20,7 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from graph_worker import step_graph  # noqa: E402  (first: model/tf_compat.py sets TensorFlow up)
-from model.input_fn import input_fn, list_images  # noqa: E402
+from model.input_fn import input_fn  # noqa: E402
+from model.image_files import list_images  # noqa: E402
 from model.model_fn import model_fn  # noqa: E402
 from model.session_config import session_config  # noqa: E402
 from model.tf_compat import tf  # noqa: E402

@@ -4,6 +4,9 @@ The model learned from images that build_dataset.py made with PIL: a JPEG decode
 at reduced scale (PIL's draft mode), turned upright as its EXIF note says, made RGB,
 resized to size x size with PIL's bilinear filter and stored as a JPEG of quality 95.
 A new photo has to go through the same steps to look like what the model saw.
+One exception, the same in both: a colour JPEG that already is size x size and upright
+is kept byte for byte (see `keeps_as_is`), so build_dataset.py gives back its own files
+unchanged and predict.py sees in them what evaluate.py sees.
 
 They are done here in the graph, not with PIL, so that the exported SavedModel,
 which a server runs without Python, computes exactly what predict.py computes: both
@@ -12,10 +15,8 @@ accurate integer DCT, Pillow 13's fixed-point filter weights and order of passes
 the pixels are build_dataset.py's; tests/test_predict.py compares them with
 build_dataset.py's files on pictures of many shapes and modes.
 """
+from model.image_files import JPEG_QUALITY, PNG_SIGNATURE  # build_dataset.py saves with this quality too
 from model.tf_compat import tf
-
-# build_dataset.py saves its images with this JPEG quality (JPEG_QUALITY there).
-JPEG_QUALITY = 95
 
 # Pillow computes its resize with integer weights of 22 fractional bits (32 - 8 - 2).
 PRECISION_BITS = 22
@@ -44,7 +45,9 @@ def decode_like_draft(image_string, size):
             for ratio in (1, 2, 4, 8)])
 
     # Grayscale, palette and RGBA images become RGB as with PIL's convert('RGB'): gray is
-    # repeated in the three channels, the alpha channel is dropped.
+    # repeated in the three channels, the alpha channel is dropped. A 16-bit PNG keeps the
+    # high byte of each value, as build_dataset.py does (see to_rgb there). CMYK JPEGs are
+    # turned into RGB the way PIL does.
     image = tf.cond(tf.image.is_jpeg(image_string), decode_jpeg,
                     lambda: tf.image.decode_image(image_string, channels=3, expand_animations=False))
     image.set_shape([None, None, 3])
@@ -150,20 +153,39 @@ def pil_bilinear_resize(image, size):
     return tf.cast(resized, tf.uint8)
 
 
+def keeps_as_is(image_string, orientation, size):
+    """Whether build_dataset.py copies this encoded image unchanged (see keeps_as_is there).
+
+    Only a JPEG whose stored frame is size x size, with three colour components and no
+    EXIF turn: the size before any reduced-scale decoding counts, since a 128x128 JPEG
+    that decodes at 1/2 scale to 64x64 is still compressed again by build_dataset.py.
+    """
+    def jpeg_frame_fits():
+        height, width, channels = tf.unstack(tf.image.extract_jpeg_shape(image_string))
+        return tf.equal(height, size) & tf.equal(width, size) & tf.equal(channels, 3)
+
+    return tf.cond(tf.image.is_jpeg(image_string) & tf.equal(orientation, 1), jpeg_frame_fits,
+                   lambda: tf.constant(False))
+
+
 def resize_like_build_dataset(image_string, size):
     """The JPEG that build_dataset.py would write for an encoded image (a scalar string tensor).
 
-    A JPEG that already is size x size and upright is returned as it is: it is most
-    likely a file that build_dataset.py wrote, and the model then sees exactly what
-    evaluate.py gives it (one more JPEG compression would change a few pixels).
+    Decoded, the result has the pixels of build_dataset.py's file for the same image,
+    for any size (tests/test_predict.py checks every reduced-scale decoding and its edges).
+    A JPEG that build_dataset.py keeps as it is (see keeps_as_is) is returned as it is.
     """
     is_jpeg = tf.image.is_jpeg(image_string)
-    image = decode_like_draft(image_string, size)
+    is_png = tf.equal(tf.strings.substr(image_string, 0, len(PNG_SIGNATURE)), PNG_SIGNATURE)
+    # build_dataset.py reads JPEG and PNG only; TensorFlow would decode GIF, BMP or WebP too, differently from PIL.
+    readable = tf.debugging.Assert(is_jpeg | is_png, ['Not a JPEG or PNG image'])
+    with tf.control_dependencies([readable]):
+        image_string = tf.identity(image_string)
     orientation = tf.cond(is_jpeg, lambda: exif_orientation(image_string), lambda: tf.constant(1, tf.int64))
 
     def build():
+        image = decode_like_draft(image_string, size)
         resized = pil_bilinear_resize(exif_transpose(image, orientation), size)
         return tf.image.encode_jpeg(resized, quality=JPEG_QUALITY)
 
-    already_built = is_jpeg & tf.reduce_all(tf.equal(tf.shape(image)[:2], size)) & tf.equal(orientation, 1)
-    return tf.cond(already_built, lambda: image_string, build)
+    return tf.cond(keeps_as_is(image_string, orientation, size), lambda: image_string, build)

@@ -1,40 +1,7 @@
 """Create the input data pipeline using `tf.data`"""
-import os
-
-from model.errors import InputError
-from model.image_files import IMAGE_EXTENSIONS, label_from_name
 from model.image_resize import resize_like_build_dataset
 from model.params import SEED
 from model.tf_compat import tf
-
-
-def list_images(split_dir, num_labels):
-    """List the images of a split folder and their labels, in sorted order.
-
-    The label of an image is the first character of its file name: `3_IMG_5021.jpg` is a 3.
-
-    Args:
-        split_dir: (string) folder such as data/64x64_SIGNS/train_signs
-        num_labels: (int) labels must be digits in [0, num_labels)
-
-    Returns:
-        filenames: (list of strings) paths of the images
-        labels: (list of ints) their labels
-    """
-    if not os.path.isdir(split_dir):
-        raise InputError("No folder {}: build the dataset first (python build_dataset.py), "
-                         "or pass --data_dir".format(split_dir))
-    names = sorted(f for f in os.listdir(split_dir) if f.lower().endswith(IMAGE_EXTENSIONS))
-    if not names:
-        raise InputError("{} holds no images ({}): build the dataset again with "
-                         "python build_dataset.py".format(split_dir, ', '.join(IMAGE_EXTENSIONS)))
-    filenames = [os.path.join(split_dir, name) for name in names]
-    labels = [label_from_name(name) for name in names]
-    for filename, label in zip(filenames, labels):
-        if label is None or label >= num_labels:
-            raise InputError("{}: the name must start with its label, a digit from 0 to {} "
-                             "(num_labels in params.json is {})".format(filename, num_labels - 1, num_labels))
-    return filenames, labels
 
 
 def _parse_function(filename, label, size):

@@ -56,7 +56,7 @@ def class_names(params):
 
 def load_split(data_dir, split, params):
     """((filenames, labels), number of images) of a split of a built data set."""
-    from model.input_fn import list_images
+    from model.image_files import list_images
     filenames, labels = list_images(os.path.join(data_dir, SPLIT_DIRS[split]), params.num_labels)
     return (filenames, labels), len(filenames)
 
@@ -95,15 +95,14 @@ def dataset_identity(data_dir):
 
 def list_inputs(paths):
     """The image files named on the command line, with each folder replaced by its images (sorted)."""
-    from model.image_files import IMAGE_EXTENSIONS
+    from model.image_files import IMAGE_EXTENSIONS, list_image_files
     filenames = []
     for path in paths:
         if os.path.isdir(path):
-            names = sorted(name for name in os.listdir(path)
-                           if name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith('.'))
-            if not names:
+            images = list_image_files(path)
+            if not images:
                 logging.warning("%s holds no images (%s)", path, ', '.join(IMAGE_EXTENSIONS))
-            filenames.extend(os.path.join(path, name) for name in names)
+            filenames.extend(images)
         elif os.path.isfile(path):
             filenames.append(path)
         else:

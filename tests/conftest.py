@@ -42,7 +42,7 @@ def read_json(path):
 @pytest.fixture(scope='session')
 def raw_dir(tmp_path_factory):
     """A raw synthetic SIGNS set in the course's layout: 120 train and 30 test images of 96x96."""
-    from synthetic_signs import write_synthetic_signs
+    from model.synthetic_signs import write_synthetic_signs
     path = str(tmp_path_factory.mktemp('raw') / 'SIGNS')
     write_synthetic_signs(path, num_train=120, num_test=30, size=96)
     return path

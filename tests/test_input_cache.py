@@ -5,7 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
-from model.input_fn import input_fn, list_images
+from model.input_fn import input_fn
+from model.image_files import list_images
 from model.tf_compat import tf
 
 

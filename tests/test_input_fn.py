@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.input_fn import input_fn, list_images
+from model.input_fn import input_fn
+from model.image_files import list_images
 from model.tf_compat import tf
 from model.errors import InputError
 

@@ -10,8 +10,10 @@ import io
 import json
 import os
 import re
+import struct
 import subprocess
 import sys
+import zlib
 
 import numpy as np
 import pytest
@@ -23,7 +25,8 @@ import predict
 from build_dataset import resize_and_save
 from conftest import ROOT, read_json, run, write_params
 from model.image_resize import exif_orientation, resize_like_build_dataset
-from model.input_fn import _parse_function, decode_new_image, list_images, predict_input_fn, serving_input_fn
+from model.input_fn import _parse_function, decode_new_image, predict_input_fn, serving_input_fn
+from model.image_files import list_images
 from model.model_fn import model_fn
 from model.tf_compat import tf
 from model.errors import InputError
@@ -152,19 +155,154 @@ def test_exif_orientation_is_read_in_both_byte_orders_and_is_1_without_it(resize
     assert orientation(b'\xff\xd8') == 1
 
 
-def test_a_built_image_is_taken_as_it_is(resizer, data_dir, tmp_path):
-    """A 64x64 JPEG is most likely from build_dataset.py: it is not compressed a second time."""
-    filename = list_images(os.path.join(data_dir, 'test_signs'), 6)[0][0]
-    data = read_bytes(filename)
+def built_pixels(path, resizer, tmp_path, size=64):
+    """The pixels of the file build_dataset.py writes for `path`, read by the training pipeline's decoder."""
+    out = tmp_path / 'built-{}'.format(size)
+    os.makedirs(out, exist_ok=True)
+    assert resize_and_save(path, str(out), size) is None
+    return resizer.decode(read_bytes(out / (os.path.splitext(os.path.basename(path))[0] + '.jpg')))
+
+
+# Every reduced-scale decoding of PIL's draft mode for 64x64 (1/8 from 512 px, 1/4 from 256, 1/2 from 128,
+# 1/1 below), each side of each edge, squares (which draft-decode to exactly 64x64) and not.
+DRAFT_SIZES = [(64, 64), (63, 63), (65, 65), (40, 30), (127, 127), (128, 128), (129, 129), (130, 130),
+               (255, 255), (256, 256), (257, 257), (511, 511), (512, 512), (513, 513), (520, 520),
+               (1024, 1024), (128, 64), (64, 128), (128, 300), (600, 256), (1030, 519), (200, 1100)]
+
+
+@pytest.mark.parametrize('fmt', ['JPEG', 'PNG'])
+@pytest.mark.parametrize('width, height', DRAFT_SIZES)
+def test_graph_resize_matches_build_dataset_at_every_draft_scale(width, height, fmt, resizer, tmp_path):
+    path = str(tmp_path / ('0_IMG_{}x{}.{}'.format(width, height, 'jpg' if fmt == 'JPEG' else 'png')))
+    photo(width, height, seed=width * height).save(path, fmt, quality=90)
+    expected = built_pixels(path, resizer, tmp_path)
+    got = resizer.decode(resizer.build(read_bytes(path)))
+    assert got.shape == (64, 64, 3)
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize('size', [32, 100])
+def test_graph_resize_matches_build_dataset_at_other_sizes(size, tmp_path):
+    resizer = Resizer(size)
+    try:
+        for width, height in [(size, size), (2 * size, 2 * size), (4 * size + 1, 4 * size), (8 * size, 3 * size)]:
+            for fmt in ('JPEG', 'PNG'):
+                path = str(tmp_path / ('0_IMG_{}x{}.{}'.format(width, height, fmt.lower())))
+                photo(width, height).save(path, fmt)
+                expected = built_pixels(path, resizer, tmp_path, size)
+                np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(path))), expected)
+    finally:
+        resizer.sess.close()
+
+
+def test_a_built_image_is_kept_by_both_and_a_photo_gives_its_pixels(resizer, raw_dir, data_dir, tmp_path):
+    """build_dataset.py gives back its own files unchanged, and the graph does the same.
+
+    So predict.py sees the same picture in a raw 128x128 photo (which draft-decodes at
+    1/2 scale to 64x64, then is compressed) as in the file built from it, which is what
+    evaluate.py sees.
+    """
+    built_file = list_images(os.path.join(data_dir, 'test_signs'), 6)[0][0]
+    data = read_bytes(built_file)
     assert resizer.build(data) == data
+    again = tmp_path / 'again'
+    again.mkdir()
+    assert resize_and_save(built_file, str(again)) is None
+    assert read_bytes(again / os.path.basename(built_file)) == data
+    # The raw picture it was built from: the graph gives the built pixels, not the raw ones shrunk later.
+    raw_file = os.path.join(raw_dir, 'test_signs', os.path.basename(built_file))
+    with Image.open(raw_file) as image:
+        assert image.size == (96, 96)  # conftest's raw set: decodes at full scale; 128 is tested above
+    np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(raw_file))), resizer.decode(data))
     # The same picture with an EXIF turn is not "as built": it is turned and compressed, as build_dataset.py does.
     turned = tmp_path / 'turned.jpg'
-    Image.open(filename).save(turned, quality=95, exif=exif_bytes(6))
-    os.makedirs(tmp_path / 'built')
-    assert resize_and_save(str(turned), str(tmp_path / 'built')) is None
-    expected = resizer.decode(read_bytes(tmp_path / 'built' / 'turned.jpg'))
+    Image.open(built_file).save(turned, quality=95, exif=exif_bytes(6))
+    expected = built_pixels(str(turned), resizer, tmp_path)
     np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(turned))), expected)
     assert np.abs(expected.astype(int) - resizer.decode(data)).mean() > 10
+    # A grayscale JPEG of 64x64 is made RGB and compressed by both.
+    gray = tmp_path / 'gray.jpg'
+    Image.open(built_file).convert('L').save(gray)
+    assert resizer.build(read_bytes(gray)) != read_bytes(gray)
+    np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(gray))),
+                                  built_pixels(str(gray), resizer, tmp_path))
+
+
+def sixteen_bit_png(path, pixels):
+    """Write uint16 pixels (height, width, channels 1 to 4) as a 16-bit PNG, which PIL cannot write in colour."""
+    height, width, channels = pixels.shape
+    color_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]  # gray, gray + alpha, RGB, RGBA
+
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+    rows = b''.join(b'\0' + row.astype('>u2').tobytes() for row in pixels)
+    with open(path, 'wb') as f:
+        f.write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', width, height, 16, color_type, 0, 0, 0))
+                + chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))
+
+
+def sixteen_bits(image, channels):
+    """The 8-bit picture as 16-bit values whose high bytes are its pixels (the low bytes vary)."""
+    pixels = np.asarray(image, np.uint16).reshape(image.height, image.width, -1)[..., :channels]
+    return pixels * 256 + np.arange(image.width, dtype=np.uint16)[None, :, None] % 251
+
+
+def in_mode(image, mode):
+    if mode in ('I;16', 'I;16B'):
+        return Image.frombytes(mode, image.size, sixteen_bits(image.convert('L'), 1).astype(
+            '<u2' if mode == 'I;16' else '>u2').tobytes())
+    return image.convert(mode)
+
+
+# Each mode PIL gives to a JPEG or PNG file: (mode, format, extra save options).
+MODES = [('1', 'PNG', {}), ('L', 'PNG', {}), ('L', 'PNG', {'bits': 2}), ('L', 'JPEG', {}), ('LA', 'PNG', {}),
+         ('P', 'PNG', {}), ('P', 'PNG', {'bits': 4}), ('P', 'PNG', {'transparency': 7}), ('RGB', 'PNG', {}),
+         ('RGB', 'JPEG', {}), ('RGBA', 'PNG', {}), ('RGBX', 'JPEG', {}), ('CMYK', 'JPEG', {}),
+         ('YCbCr', 'JPEG', {}), ('I;16', 'PNG', {}), ('I;16B', 'PNG', {})]
+
+
+@pytest.mark.parametrize('mode, fmt, options', MODES, ids=['{} {} {}'.format(*m) for m in MODES])
+@pytest.mark.parametrize('width, height', [(300, 200), (64, 64)])
+def test_every_image_mode_gives_the_same_pixels_in_both_paths(mode, fmt, options, width, height, resizer, tmp_path):
+    path = str(tmp_path / '0_IMG_{}.{}'.format(mode.replace(';', ''), fmt.lower()))
+    in_mode(photo(width, height), mode).save(path, fmt, **options)
+    expected = built_pixels(path, resizer, tmp_path)
+    np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(path))), expected)
+
+
+@pytest.mark.parametrize('channels', [1, 2, 3, 4])
+def test_16_bit_pngs_are_their_8_bit_pictures_in_both_paths(channels, resizer, tmp_path):
+    """The high byte of each value counts: a 16-bit grayscale PNG is not a white picture."""
+    picture = photo(200, 150).convert({1: 'L', 2: 'LA', 3: 'RGB', 4: 'RGBA'}[channels])
+    eight = str(tmp_path / '0_IMG_8.png')
+    picture.save(eight)
+    sixteen = str(tmp_path / '0_IMG_16.png')
+    sixteen_bit_png(sixteen, sixteen_bits(picture, channels))
+    expected = built_pixels(eight, resizer, tmp_path)
+    assert 60 < expected.mean() < 200
+    np.testing.assert_array_equal(built_pixels(sixteen, resizer, tmp_path), expected)
+    np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(sixteen))), expected)
+
+
+# Modes that no JPEG or PNG has, and formats other than JPEG and PNG, in a file named .png.
+REFUSED = [('F', 'TIFF'), ('I', 'TIFF'), ('LAB', 'TIFF'), ('YCbCr', 'TIFF'), ('CMYK', 'TIFF'), ('I;16', 'TIFF'),
+           ('PA', 'TIFF'), ('HSV', 'WEBP'), ('RGBa', 'WEBP'), ('RGB', 'GIF'), ('P', 'BMP'), ('RGB', 'BMP'),
+           ('RGB', 'WEBP'), ('L', 'PPM')]
+
+
+@pytest.mark.parametrize('mode, fmt', REFUSED)
+def test_other_formats_and_modes_are_refused_by_name_in_both_paths(mode, fmt, resizer, tmp_path):
+    path = tmp_path / '0_IMG_{}.png'.format(mode.replace(';', ''))
+    in_mode(photo(100, 80), mode).save(path, fmt)
+    out = tmp_path / 'out'
+    out.mkdir()
+    error = resize_and_save(str(path), str(out))
+    assert error == 'a {} image, not JPEG or PNG: save it as JPEG or PNG (predict.py refuses it too)'.format(
+        Image.open(path).format)
+    assert os.listdir(out) == []
+    # predict.py's pipeline drops what fails here, then names the file (test_predict_script).
+    with pytest.raises(tf.errors.InvalidArgumentError, match='Not a JPEG or PNG image'):
+        resizer.build(read_bytes(path))
 
 
 # -----------------------------------------------------------------------------

@@ -29,7 +29,8 @@ import train
 from conftest import ROOT, read_json, run, write_params
 from model.checkpoints import checkpoint_problem, find_checkpoint, has_weights
 from model.image_check import find_bad_image
-from model.input_fn import input_fn, list_images
+from model.input_fn import input_fn
+from model.image_files import list_images
 from model.interrupts import Interrupted, SignalGuard
 from model.tf_compat import tf
 from model.training import TrainingDiverged

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import synthetic_signs
-from synthetic_signs import draw_sign, write_synthetic_signs
+from model import synthetic_signs
+from model.synthetic_signs import draw_sign, write_synthetic_signs
 
 SIZE = 96
 
@@ -236,3 +236,32 @@ def test_both_left_and_right_hands_appear():
         assert left != right, "exactly one thumb, on one side"
         sides["left" if left else "right"] += 1
     assert sides["left"] >= 5 and sides["right"] >= 5
+
+
+# ---------------------------------------------------------------- manifest --
+
+
+def test_manifest_recognises_exactly_the_written_set(tmp_path):
+    settings = dict(num_train=12, num_test=6, seed=3, size=SIZE)
+    write_synthetic_signs(tmp_path, **settings)
+    assert synthetic_signs.is_synthetic_set(tmp_path, **settings) == (True, "")
+    # Other settings, a changed file, an extra image, a missing one: not the set.
+    assert not synthetic_signs.is_synthetic_set(tmp_path, **dict(settings, seed=4))[0]
+    first = tmp_path / "train_signs" / _listing(tmp_path / "train_signs")[0]
+    data = first.read_bytes()
+    first.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    assert synthetic_signs.is_synthetic_set(tmp_path, **settings) == (False, f"train_signs/{first.name} was changed")
+    first.write_bytes(data)
+    (tmp_path / "test_signs" / "5_IMG_mine.png").write_bytes(b"x")
+    assert synthetic_signs.is_synthetic_set(tmp_path, **settings) == (False, "other images (test_signs/5_IMG_mine.png)")
+    (tmp_path / "test_signs" / "5_IMG_mine.png").unlink()
+    (tmp_path / "test_signs" / "notes.txt").write_text("not an image: does not count")
+    assert synthetic_signs.is_synthetic_set(tmp_path, **settings)[0]
+    first.unlink()
+    assert synthetic_signs.is_synthetic_set(tmp_path, **settings) == (False, "images are missing")
+
+
+def test_no_manifest_is_not_the_set(tmp_path):
+    assert not synthetic_signs.is_synthetic_set(tmp_path)[0]
+    (tmp_path / synthetic_signs.MANIFEST).write_text("[not, json")
+    assert not synthetic_signs.is_synthetic_set(tmp_path)[0]

@@ -128,7 +128,7 @@ def test_diverging_loss_stops_before_saving(data_dir, tmp_path):
 def test_the_model_learns_the_synthetic_signs(tmp_path):
     """A few epochs of a narrow base model on a small synthetic set: far above chance (1/6)."""
     from build_dataset import build
-    from synthetic_signs import write_synthetic_signs
+    from model.synthetic_signs import write_synthetic_signs
     write_synthetic_signs(str(tmp_path / 'raw'), num_train=480, num_test=60, size=80)
     build(str(tmp_path / 'raw'), str(tmp_path / 'data'), jobs=1)
     model_dir = str(tmp_path / 'model')

@@ -22,13 +22,16 @@ pose: ``sample_hand`` draws every random choice into a ``Hand`` record, and
 """
 
 import dataclasses
+import hashlib
+import json
 import os
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+from model.image_files import is_image_name
+
 NUM_CLASSES = 6
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 # Which of the four long fingers (index, middle, ring, pinky) are raised for
 # each label; the thumb is only out for the open hand, as in the real set.
@@ -320,6 +323,10 @@ def write_synthetic_signs(data_dir, num_train=1080, num_test=120, seed=230, size
     Raises FileExistsError if either split folder already holds images, so an
     existing (maybe real) data set is never mixed with or overwritten by
     synthetic pictures.
+
+    Last, data_dir/MANIFEST (synthetic_signs.json) records the arguments and
+    the SHA-256 of every file written: `is_synthetic_set` checks a folder
+    against it, so that the set can be reused instead of drawn again.
     """
     splits = {"train_signs": num_train, "test_signs": num_test}
     folders = {name: os.path.join(data_dir, name) for name in splits}
@@ -338,7 +345,57 @@ def write_synthetic_signs(data_dir, num_train=1080, num_test=120, seed=230, size
         picture = draw_sign(label, rng, size)
         quality = int(rng.integers(60, 96))
         picture.save(path, format="JPEG", quality=quality)
+    manifest = _settings(num_train, num_test, seed, size)
+    manifest["files"] = {_relative(data_dir, path): _sha256(path) for _, path in jobs}
+    with open(os.path.join(data_dir, MANIFEST), "w") as f:
+        json.dump(manifest, f, indent=1, sort_keys=True)
     return len(jobs)
+
+
+# Written beside train_signs/ and test_signs/ by write_synthetic_signs (no image lister looks there).
+MANIFEST = "synthetic_signs.json"
+
+
+def is_synthetic_set(data_dir, num_train=1080, num_test=120, seed=230, size=128):
+    """(True, '') if data_dir holds exactly what write_synthetic_signs writes with these arguments,
+    else (False, what differs). Checked against the MANIFEST written with the set: the
+    arguments, the image files of both splits (no more, no fewer) and their SHA-256."""
+    try:
+        with open(os.path.join(data_dir, MANIFEST)) as f:
+            manifest = json.load(f)
+        files = manifest.pop("files")
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return False, f"no valid {MANIFEST} written with the synthetic set"
+    if manifest != _settings(num_train, num_test, seed, size):
+        return False, f"{MANIFEST} records other settings"
+    present = {
+        _relative(data_dir, os.path.join(data_dir, split, name))
+        for split in ("train_signs", "test_signs")
+        if os.path.isdir(os.path.join(data_dir, split))
+        for name in os.listdir(os.path.join(data_dir, split))
+        if is_image_name(name)
+    }
+    if not isinstance(files, dict) or present != set(files):
+        extra = sorted(present - set(files if isinstance(files, dict) else ()))
+        return False, f"other images ({extra[0]})" if extra else "images are missing"
+    for name, digest in sorted(files.items()):
+        if _sha256(os.path.join(data_dir, *name.split("/"))) != digest:
+            return False, f"{name} was changed"
+    return True, ""
+
+
+def _settings(num_train, num_test, seed, size):
+    return {"num_train": num_train, "num_test": num_test, "seed": seed, "size": size}
+
+
+def _relative(data_dir, path):
+    # 'train_signs/0_IMG_0000.jpg', with '/' on every system.
+    return "/".join(os.path.relpath(path, data_dir).split(os.sep))
+
+
+def _sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def _plan(splits, folders):
@@ -356,4 +413,4 @@ def _plan(splits, folders):
 def _holds_images(folder):
     if not os.path.isdir(folder):
         return False
-    return any(name.lower().endswith(IMAGE_EXTENSIONS) for name in os.listdir(folder))
+    return any(is_image_name(name) for name in os.listdir(folder))

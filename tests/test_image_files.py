@@ -1,0 +1,73 @@
+"""model/image_files.py: one definition of "the images of a folder" for build_dataset.py, train/evaluate and predict.py."""
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+import build_dataset
+import predict
+from conftest import ROOT
+from model import image_files
+from model.image_files import list_images
+from model.errors import InputError
+
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    """A folder with images, hidden files, a subfolder named like an image and other files."""
+    folder = tmp_path / 'train_signs'
+    folder.mkdir()
+    for name in ('1_IMG_b.png', '0_IMG_a.jpg', '2_IMG_c.JPG', '3_IMG_d.Jpeg', '._0_IMG_a.jpg', '.0_IMG_e.jpg'):
+        Image.new('RGB', (8, 8)).save(folder / name, 'PNG' if name.endswith('png') else 'JPEG')
+    (folder / '.DS_Store').write_bytes(b'\0\0\0\1Bud1')
+    (folder / 'notes.txt').write_text('notes')
+    (folder / '4_IMG_folder.jpg').mkdir()
+    return folder
+
+
+def test_the_three_listers_agree_and_skip_hidden_files(mixed_folder):
+    expected = [str(mixed_folder / name) for name in ('0_IMG_a.jpg', '1_IMG_b.png', '2_IMG_c.JPG', '3_IMG_d.Jpeg')]
+    assert image_files.list_image_files(str(mixed_folder)) == expected
+    assert list_images(str(mixed_folder), 6) == (expected, [0, 1, 2, 3])
+    assert predict.list_inputs([str(mixed_folder)]) == expected
+    skipped = []
+    assert build_dataset.list_split(str(mixed_folder), 6, skipped) == expected
+    # Only the visible file that is not an image is reported; hidden files are nobody's business.
+    assert skipped == ['{}: not an image file (.jpg, .jpeg, .png)'.format(mixed_folder / 'notes.txt')]
+
+
+def test_scan_folder_sorts_by_name_and_separates_other_files(mixed_folder):
+    images, others = image_files.scan_folder(str(mixed_folder))
+    assert [os.path.basename(p) for p in images] == ['0_IMG_a.jpg', '1_IMG_b.png', '2_IMG_c.JPG', '3_IMG_d.Jpeg']
+    assert others == [str(mixed_folder / 'notes.txt')]
+
+
+@pytest.mark.parametrize('name, label', [('3_IMG_1.jpg', 3), ('0.png', 0), ('x_IMG.jpg', None),
+                                         ('_3.jpg', None), ('\u0663_IMG.jpg', None), ('', None)])
+def test_label_from_name(name, label):
+    assert image_files.label_from_name(os.path.join('some dir', name)) == label
+
+
+def test_labels_out_of_range_are_named(tmp_path):
+    Image.new('RGB', (8, 8)).save(tmp_path / '0_IMG_1.jpg')
+    Image.new('RGB', (8, 8)).save(tmp_path / '6_IMG_2.jpg')
+    with pytest.raises(InputError, match=r'6_IMG_2.jpg: the name must start with its label, a digit from 0 to 5 '
+                                         r'\(num_labels in params.json is 6\)'):
+        list_images(str(tmp_path), 6)
+    assert list_images(str(tmp_path), 7)[1] == [0, 6]
+
+
+def test_shared_constants_and_modules_have_one_home():
+    # Importing the lister costs no TensorFlow: build_dataset.py's worker processes import it.
+    code = 'import sys, model.image_files, model.synthetic_signs; sys.exit("tensorflow" in sys.modules)'
+    assert subprocess.run([sys.executable, '-c', code], cwd=ROOT).returncode == 0
+    # The synthetic set is a library module under model/, not a script beside build_dataset.py.
+    assert not os.path.exists(os.path.join(ROOT, 'synthetic_signs.py'))
+    for module in ('build_dataset.py', os.path.join('model', 'image_resize.py')):
+        with open(os.path.join(ROOT, module)) as f:
+            source = f.read()
+        assert 'JPEG_QUALITY = ' not in source and '\nSIZE = ' not in source, module
+    assert build_dataset.SIZE == image_files.SIZE == 64 and image_files.JPEG_QUALITY == 95
+    assert build_dataset.SPLIT_SEED == 230
