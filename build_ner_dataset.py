@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 
-from model.utils import InputError, run_script
+from model.errors import InputError, run_script
 from ner.corpora import SPLITS, load_corpus, write_split
 from ner.entities import get_entities
 from ner.synthetic import generate

@@ -29,6 +29,7 @@ from model.evaluation import evaluate_sess, num_steps_for  # noqa: E402
 from model.input_fn import input_fn  # noqa: E402
 from model.image_files import list_images  # noqa: E402
 from model.model_fn import model_fn  # noqa: E402
+from model.params import SEED  # noqa: E402
 from model.session_config import session_config  # noqa: E402
 from model.tf_compat import tf  # noqa: E402
 from model.training import train_sess  # noqa: E402
@@ -72,7 +73,7 @@ class Runner():
         self.params = params
         self.graph = tf.Graph()
         with self.graph.as_default():
-            tf.set_random_seed(230)
+            tf.set_random_seed(SEED)
             self.train_spec = model_fn('train', train_inputs_fn(), params)
             self.eval_spec = model_fn('eval', eval_inputs_fn(), params, reuse=True)
             self.sess = tf.Session(config=session_config(params))

@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from model.image_files import is_image_name
+from model.params import SEED
 
 NUM_CLASSES = 6
 
@@ -311,7 +312,7 @@ def _flat(points):
 # ----------------------------------------------------------------- writing --
 
 
-def write_synthetic_signs(data_dir, num_train=1080, num_test=120, seed=230, size=128, progress=None):
+def write_synthetic_signs(data_dir, num_train=1080, num_test=120, seed=SEED, size=128, progress=None):
     """Write data_dir/train_signs/ and data_dir/test_signs/ of JPEGs named '{label}_IMG_{id}.jpg'.
 
     Labels cycle 0..5 within each split so the classes are balanced; ids are
@@ -356,7 +357,7 @@ def write_synthetic_signs(data_dir, num_train=1080, num_test=120, seed=230, size
 MANIFEST = "synthetic_signs.json"
 
 
-def is_synthetic_set(data_dir, num_train=1080, num_test=120, seed=230, size=128):
+def is_synthetic_set(data_dir, num_train=1080, num_test=120, seed=SEED, size=128):
     """(True, '') if data_dir holds exactly what write_synthetic_signs writes with these arguments,
     else (False, what differs). Checked against the MANIFEST written with the set: the
     arguments, the image files of both splits (no more, no fewer) and their SHA-256."""

@@ -34,6 +34,7 @@ Deterministic: the same seed gives the same sentences, byte for byte.
 """
 import random
 
+from model.params import SEED
 from ner.corpora import Sentence
 
 # Share of each name pool used in every split; the rest is split 70/15/15 into train/dev/test.
@@ -150,7 +151,7 @@ HEADLINES = (
 )
 
 
-def generate(num_train=3000, num_dev=600, num_test=600, seed=230):
+def generate(num_train=3000, num_dev=600, num_test=600, seed=SEED):
     """{split: [Sentence]} of generated sentences, the same for the same arguments."""
     pools = name_pools(seed)
     sizes = {'train': num_train, 'dev': num_dev, 'test': num_test}

@@ -1,6 +1,7 @@
 """Shared fixtures: a small synthetic dataset built once per test session, and tiny params."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -55,6 +56,33 @@ def data_dir(raw_dir, tmp_path_factory):
     path = str(tmp_path_factory.mktemp('data') / '64x64_SIGNS')
     build(raw_dir, path, jobs=1)
     return path
+
+
+@pytest.fixture(scope='session')
+def trained(data_dir, tmp_path_factory):
+    """A model trained in-process for two epochs with tiny params (shared: copy it before changing it)."""
+    import argparse
+    import train
+    model_dir = str(tmp_path_factory.mktemp('trained') / 'model')
+    write_params(model_dir)
+    train.main(argparse.Namespace(model_dir=model_dir, data_dir=data_dir, restore_from=None))
+    return model_dir
+
+
+def copy_of(model_dir, tmp_path):
+    """A copy of an experiment folder to change (tmp_path/model)."""
+    return shutil.copytree(model_dir, str(tmp_path / 'model'))
+
+
+def drain(sess, fetches):
+    """The values of `fetches` for every batch up to the end of the pipeline (its iterator initialized)."""
+    from model.tf_compat import tf
+    batches = []
+    while True:
+        try:
+            batches.append(sess.run(fetches))
+        except tf.errors.OutOfRangeError:
+            return batches
 
 
 @pytest.fixture

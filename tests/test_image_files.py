@@ -7,11 +7,11 @@ import pytest
 from PIL import Image
 
 import build_dataset
-import predict
 from conftest import ROOT
 from model import image_files
-from model.image_files import list_images
 from model.errors import InputError
+from model.image_files import list_images
+from model.vision import list_inputs
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_the_three_listers_agree_and_skip_hidden_files(mixed_folder):
     expected = [str(mixed_folder / name) for name in ('0_IMG_a.jpg', '1_IMG_b.png', '2_IMG_c.JPG', '3_IMG_d.Jpeg')]
     assert image_files.list_image_files(str(mixed_folder)) == expected
     assert list_images(str(mixed_folder), 6) == (expected, [0, 1, 2, 3])
-    assert predict.list_inputs([str(mixed_folder)]) == expected
+    assert list_inputs([str(mixed_folder)]) == expected
     skipped = []
     assert build_dataset.list_split(str(mixed_folder), 6, skipped) == expected
     # Only the visible file that is not an image is reported; hidden files are nobody's business.

@@ -5,6 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
+from conftest import drain
 from model.input_fn import input_fn
 from model.image_files import list_images
 from model.tf_compat import tf
@@ -22,12 +23,7 @@ def epochs_of_batches(filenames, labels, params, is_training, steps):
             for step in steps:
                 sess.run(tf.assign(global_step, step))
                 sess.run(inputs['iterator_init_op'])
-                batches = []
-                while True:
-                    try:
-                        batches.append(sess.run([inputs['images'], inputs['labels']]))
-                    except tf.errors.OutOfRangeError:
-                        break
+                batches = drain(sess, [inputs['images'], inputs['labels']])
                 epochs.append((np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])))
     return epochs
 
@@ -56,11 +52,7 @@ def test_cache_outlives_iterator_init_op_but_not_the_session(data_dir, params, t
         with tf.Session() as sess:
             sess.run(inputs['iterator_init_op'])
             first = [sess.run(inputs['images']) for _ in range(2)]
-            while True:  # finish the epoch, as training does
-                try:
-                    sess.run(inputs['images'])
-                except tf.errors.OutOfRangeError:
-                    break
+            drain(sess, inputs['images'])  # finish the epoch, as training does
             shutil.rmtree(folder)
             sess.run(inputs['iterator_init_op'])
             np.testing.assert_array_equal(sess.run(inputs['images']), first[0])

@@ -23,7 +23,7 @@ import evaluate
 import export
 import predict
 from build_dataset import resize_and_save
-from conftest import ROOT, read_json, run, write_params
+from conftest import ROOT, drain, read_json, run, write_params
 from model.image_resize import exif_orientation, resize_like_build_dataset
 from model.input_fn import _parse_function, decode_new_image, predict_input_fn, serving_input_fn
 from model.image_files import list_images
@@ -315,12 +315,7 @@ def run_predict_inputs(filenames, params):
         assert inputs['images'].get_shape().as_list() == [None, params.image_size, params.image_size, 3]
         with tf.Session() as sess:
             sess.run(inputs['iterator_init_op'])
-            batches = []
-            while True:
-                try:
-                    batches.append(sess.run([inputs['filenames'], inputs['images']]))
-                except tf.errors.OutOfRangeError:
-                    break
+            batches = drain(sess, [inputs['filenames'], inputs['images']])
     return [os.fsdecode(f) for b in batches for f in b[0]], np.concatenate([b[1] for b in batches])
 
 

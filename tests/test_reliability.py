@@ -26,7 +26,7 @@ from PIL import Image
 
 import evaluate
 import train
-from conftest import ROOT, read_json, run, write_params
+from conftest import ROOT, copy_of, read_json, run, write_params
 from model.checkpoints import checkpoint_problem, find_checkpoint, has_weights
 from model.image_check import find_bad_image
 from model.input_fn import input_fn
@@ -68,19 +68,6 @@ def weights_and_metrics(model_dir):
 def truncate(path, fraction=0.5):
     with open(path, 'r+b') as f:
         f.truncate(int(os.path.getsize(path) * fraction))
-
-
-@pytest.fixture(scope='module')
-def trained(data_dir, tmp_path_factory):
-    """A model trained in-process for two epochs with tiny params; copy it before changing it."""
-    model_dir = str(tmp_path_factory.mktemp('reliability') / 'model')
-    write_params(model_dir)
-    train.main(script_args(model_dir, data_dir))
-    return model_dir
-
-
-def copy_of(model_dir, tmp_path):
-    return shutil.copytree(model_dir, str(tmp_path / 'model'))
 
 
 # ---------------------------------------------------------------------------------------------

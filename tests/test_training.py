@@ -7,7 +7,7 @@ import pytest
 
 import evaluate
 import train
-from conftest import read_json, write_params
+from conftest import copy_of, read_json, write_params
 from model.tf_compat import tf
 from model.training import TrainingDiverged
 from model.errors import InputError
@@ -19,19 +19,6 @@ def train_args(model_dir, data_dir, restore_from=None):
 
 def listing(folder):
     return sorted(os.listdir(folder))
-
-
-@pytest.fixture(scope='module')
-def trained(data_dir, tmp_path_factory):
-    """A model trained for two epochs with tiny params (shared by the tests below: copy before changing)."""
-    model_dir = str(tmp_path_factory.mktemp('trained') / 'model')
-    write_params(model_dir)
-    train.main(train_args(model_dir, data_dir))
-    return model_dir
-
-
-def copy_of(model_dir, tmp_path):
-    return shutil.copytree(model_dir, str(tmp_path / 'model'))
 
 
 def test_training_writes_checkpoints_metrics_logs_and_summaries(trained):
