@@ -1,0 +1,175 @@
+"""Define the NER model: the graph from the `inputs` of ner/input_fn.py to the tags, loss and metrics."""
+import numpy as np
+
+from model.examples import ModelVersion, model_version, no_check
+from model.optimizer import learning_rate_schedule
+from model.tf_compat import tf
+from ner import network
+from ner.entities import count_entities, precision_recall_f1
+
+
+# params.model_version -> the function that builds that network. Add yours here (and in ner/network.py).
+MODEL_VERSIONS = {
+    'lstm': ModelVersion(network.build_model_lstm, no_check),
+    'bilstm_char': ModelVersion(network.build_model_bilstm_char, no_check),
+    'bilstm_char_crf': ModelVersion(network.build_model_bilstm_char_crf, no_check),
+}
+
+
+def build_model(is_training, inputs, params):
+    """Build the network that params.model_version names; an unknown name is an InputError."""
+    return model_version(MODEL_VERSIONS, params).build_model(is_training, inputs, params)
+
+
+def read_tags(params):
+    """The tag of each id (tags.txt of the vocabulary), as Python strings."""
+    with open(params.tags_path, encoding='utf-8') as f:
+        return [line.rstrip('\n') for line in f]
+
+
+def entity_metrics(labels, predictions, sentence_lengths, tag_names):
+    """Entity-level precision, recall and F1 over a whole pass, as tf.metrics-style (value, update_op) pairs.
+
+    An entity counts as found when its type and both its boundaries are right (CoNLL's
+    conlleval definition): ner/entities.py counts, per batch, in Python (tf.py_func), and
+    three local variables sum the counts over the pass; metrics_init_op resets them.
+    """
+    def count(gold_ids, predicted_ids, lengths):
+        gold = [[tag_names[i] for i in row[:n]] for row, n in zip(gold_ids, lengths)]
+        predicted = [[tag_names[i] for i in row[:n]] for row, n in zip(predicted_ids, lengths)]
+        return np.array(count_entities(gold, predicted), np.int64)
+
+    counts = tf.py_func(count, [labels, predictions, sentence_lengths], tf.int64, stateful=False)
+    totals = tf.Variable(tf.zeros([3], tf.int64), trainable=False, name='entity_counts',
+                         collections=[tf.GraphKeys.LOCAL_VARIABLES, tf.GraphKeys.METRIC_VARIABLES])
+    update = tf.assign_add(totals, tf.reshape(counts, [3]))
+    correct, predicted, gold = tf.unstack(tf.cast(totals, tf.float64))
+    precision = tf.where(predicted > 0, correct / tf.maximum(predicted, 1.), tf.constant(0., tf.float64))
+    recall = tf.where(gold > 0, correct / tf.maximum(gold, 1.), tf.constant(0., tf.float64))
+    f1 = tf.where(precision + recall > 0, 2 * precision * recall / tf.maximum(precision + recall, 1e-12),
+                  tf.constant(0., tf.float64))
+    return {'precision': (precision, update), 'recall': (recall, update), 'f1': (f1, update)}
+
+
+def tagged_sentences_summary(inputs, predictions, tag_names, number=3):
+    """A text summary of the first sentences of a batch: each token with its gold and predicted tags."""
+    names = tf.constant(tag_names)
+    mask = tf.sequence_mask(inputs['sentence_lengths'], tf.shape(inputs['tokens'])[1])
+    rows = []
+    for index in range(number):
+        real = tf.boolean_mask(tf.range(tf.shape(inputs['tokens'])[1]), mask[index])
+        tokens = tf.gather(inputs['tokens'][index], real)
+        gold = tf.gather(names, tf.gather(inputs['labels'][index], real))
+        predicted = tf.gather(names, tf.gather(predictions[index], real))
+        cells = tf.strings.join([tokens, gold, predicted], separator=' | ')
+        rows.append(tf.strings.reduce_join(tf.strings.join(['| ', cells, ' |']), separator='\n'))
+    header = '| token | gold | predicted |\n|---|---|---|\n'
+    count = tf.minimum(number, tf.shape(inputs['tokens'])[0])
+    table = tf.strings.join([header, tf.strings.reduce_join(tf.stack(rows)[:count], separator='\n\n' + header)])
+    return tf.summary.text('dev_sentences', table)
+
+
+def model_fn(mode, inputs, params, reuse=False):
+    """Model function defining the graph operations.
+
+    Args:
+        mode: (string) 'train', 'eval' or 'predict' (raw sentences without labels: see predict_model_fn)
+        inputs: (dict) contains the inputs of the graph (features, labels...)
+                this can be `tf.placeholder` or outputs of `tf.data`
+        params: (Params) contains hyperparameters of the model (ex: `params.learning_rate`)
+        reuse: (bool) whether to reuse the weights
+
+    Returns:
+        model_spec: (dict) contains the graph operations or nodes needed for training / evaluation
+    """
+    if mode == 'predict':
+        return predict_model_fn(inputs, params, reuse)
+
+    is_training = (mode == 'train')
+    labels = inputs['labels']
+    sentence_lengths = inputs['sentence_lengths']
+    tag_names = read_tags(params)
+
+    # -----------------------------------------------------------
+    # MODEL: define the layers of the model
+    with tf.variable_scope('model', reuse=reuse):
+        # Compute the output distribution of the model and the predictions
+        logits = build_model(is_training, inputs, params)
+        predictions = network.predict_tags(logits, sentence_lengths, params)
+        # Define loss: on the real tokens only (the padding is not part of any sentence)
+        loss = network.loss(logits, labels, sentence_lengths, params)
+
+    # The accuracy on real tokens only: the course counted the padding as right 'O' tags.
+    mask = tf.sequence_mask(sentence_lengths, tf.shape(labels)[1])
+    correct = tf.boolean_mask(tf.equal(labels, predictions), mask)
+    accuracy = tf.reduce_mean(tf.cast(correct, tf.float32))
+
+    # Define training step that minimizes the loss with the Adam optimizer
+    if is_training:
+        global_step = tf.train.get_or_create_global_step()
+        learning_rate = learning_rate_schedule(global_step, params)
+        optimizer = tf.train.AdamOptimizer(learning_rate)
+        gradients, variables = zip(*optimizer.compute_gradients(loss))
+        if params.clip_gradients > 0:
+            # A long sentence with a bad CRF path can give a huge gradient early in training.
+            gradients, _ = tf.clip_by_global_norm(gradients, params.clip_gradients)
+        train_op = optimizer.apply_gradients(zip(gradients, variables), global_step=global_step)
+
+    # -----------------------------------------------------------
+    # METRICS AND SUMMARIES
+    # Metrics for evaluation using tf.metrics (average over whole dataset)
+    with tf.variable_scope("metrics") as metrics_scope:
+        metrics = {
+            'accuracy': tf.metrics.accuracy(labels=labels, predictions=predictions, weights=mask),
+            'loss': tf.metrics.mean(loss)
+        }
+        if not is_training:
+            # Entity F1 picks the best weights: what NER users measure (most tokens are 'O').
+            metrics.update(entity_metrics(labels, predictions, sentence_lengths, tag_names))
+
+    # Group the update ops for the tf.metrics
+    update_metrics_op = tf.group(*[op for _, op in metrics.values()])
+
+    # Get the op to reset the local variables used in tf.metrics
+    metric_variables = tf.get_collection(tf.GraphKeys.LOCAL_VARIABLES, scope=metrics_scope.original_name_scope)
+    metrics_init_op = tf.variables_initializer(metric_variables)
+
+    # Summaries for training: the value of each batch; the eval curves (with F1) are written per epoch.
+    if is_training:
+        summaries = [tf.summary.scalar('loss', loss),
+                     tf.summary.scalar('accuracy', accuracy),
+                     tf.summary.scalar('learning_rate', learning_rate)]
+    else:
+        summaries = [tagged_sentences_summary(inputs, predictions, tag_names)]
+
+    # -----------------------------------------------------------
+    # MODEL SPECIFICATION
+    # Create the model specification and return it
+    # It contains nodes or operations in the graph that will be used for training and evaluation
+    model_spec = dict(inputs)
+    # The vocabulary lookup tables are initialized with the variables.
+    model_spec['variable_init_op'] = tf.group(tf.global_variables_initializer(), tf.tables_initializer())
+    model_spec['predictions'] = predictions
+    model_spec['loss'] = loss
+    model_spec['accuracy'] = accuracy
+    model_spec['metrics_init_op'] = metrics_init_op
+    model_spec['metrics'] = metrics
+    model_spec['update_metrics'] = update_metrics_op
+    model_spec['summary_op'] = tf.summary.merge(summaries)
+
+    if is_training:
+        model_spec['train_op'] = train_op
+
+    return model_spec
+
+
+def predict_model_fn(inputs, params, reuse=False):
+    """The predicted tags of raw sentences: ids [B, T] and strings, no loss, no metrics (predict.py, export.py)."""
+    with tf.variable_scope('model', reuse=reuse, use_resource=True):
+        logits = build_model(False, inputs, params)
+        predictions = network.predict_tags(logits, inputs['sentence_lengths'], params)
+    model_spec = dict(inputs)
+    model_spec['predictions'] = predictions
+    model_spec['tags'] = tf.gather(tf.constant(read_tags(params)), predictions)
+    model_spec['variable_init_op'] = tf.group(tf.global_variables_initializer(), tf.tables_initializer())
+    return model_spec
