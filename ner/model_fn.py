@@ -52,21 +52,20 @@ def entity_metrics(labels, predictions, sentence_lengths, tag_names):
 
 
 def tagged_sentences_summary(inputs, predictions, tag_names, number=3):
-    """A text summary of the first sentences of a batch: each token with its gold and predicted tags."""
+    """A text summary of the first sentences of a batch: a table of each token with its gold and predicted tags."""
     names = tf.constant(tag_names)
-    mask = tf.sequence_mask(inputs['sentence_lengths'], tf.shape(inputs['tokens'])[1])
-    rows = []
-    for index in range(number):
-        real = tf.boolean_mask(tf.range(tf.shape(inputs['tokens'])[1]), mask[index])
-        tokens = tf.gather(inputs['tokens'][index], real)
-        gold = tf.gather(names, tf.gather(inputs['labels'][index], real))
-        predicted = tf.gather(names, tf.gather(predictions[index], real))
-        cells = tf.strings.join([tokens, gold, predicted], separator=' | ')
-        rows.append(tf.strings.reduce_join(tf.strings.join(['| ', cells, ' |']), separator='\n'))
-    header = '| token | gold | predicted |\n|---|---|---|\n'
+
+    def table(index):
+        length = inputs['sentence_lengths'][index]
+        cells = tf.strings.join([inputs['tokens'][index][:length],
+                                 tf.gather(names, inputs['labels'][index][:length]),
+                                 tf.gather(names, predictions[index][:length])], separator=' | ')
+        rows = tf.strings.reduce_join(tf.strings.join(['| ', cells, ' |']), separator='\n')
+        return tf.strings.join(['| token | gold | predicted |\n|---|---|---|\n', rows])
+
     count = tf.minimum(number, tf.shape(inputs['tokens'])[0])
-    table = tf.strings.join([header, tf.strings.reduce_join(tf.stack(rows)[:count], separator='\n\n' + header)])
-    return tf.summary.text('dev_sentences', table)
+    tables = tf.map_fn(table, tf.range(count), fn_output_signature=tf.string)
+    return tf.summary.text('dev_sentences', tf.strings.reduce_join(tables, separator='\n\n'))
 
 
 def model_fn(mode, inputs, params, reuse=False):
