@@ -1,7 +1,14 @@
 """Create the input data pipeline using `tf.data`"""
+import os
+
 from model.image_resize import resize_like_build_dataset
 from model.params import SEED
 from model.tf_compat import tf
+
+
+def file_bytes(filenames):
+    """File names as bytes, as the file system has them: a name that is not UTF-8 is still read."""
+    return [os.fsencode(name) for name in filenames]
 
 
 def _parse_function(filename, label, size):
@@ -110,7 +117,7 @@ def input_fn(is_training, filenames, labels, params):
     # Create a Dataset serving batches of images and labels
     # We don't repeat for multiple epochs because we always train and evaluate for one epoch
     parse_fn = lambda f, l: _parse_function(f, l, params.image_size)
-    dataset = tf.data.Dataset.from_tensor_slices((tf.constant(filenames), tf.constant(labels)))
+    dataset = tf.data.Dataset.from_tensor_slices((tf.constant(file_bytes(filenames)), tf.constant(labels)))
     if params.cache_images:
         # Decoded in the first epoch only, then served from memory (see _decoded_once).
         dataset = tf.data.Dataset.from_tensor_slices(_decoded_once(dataset, parse_fn, num_samples, params))
@@ -169,7 +176,7 @@ def predict_input_fn(filenames, params):
         inputs: (dict) with the `images`, their `filenames` and the `iterator_init_op`
     """
     read_fn = lambda filename: (filename, decode_new_image(tf.read_file(filename), params))
-    dataset = (tf.data.Dataset.from_tensor_slices(tf.constant(filenames, tf.string))
+    dataset = (tf.data.Dataset.from_tensor_slices(tf.constant(file_bytes(filenames), tf.string))
                .map(read_fn, num_parallel_calls=params.num_parallel_calls)
                .ignore_errors()  # an unreadable file: predict.py names it
                .batch(params.batch_size)
