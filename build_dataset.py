@@ -44,6 +44,8 @@ from tqdm import tqdm
 from model.errors import InputError, run_script
 from model.image_files import IMAGE_EXTENSIONS, JPEG_QUALITY, SIZE, label_problem, scan_folder, split_by_label
 from model.params import SEED
+from model.utils import save_dict_to_json
+from model.vision import SOURCE_FILE
 
 SPLITS = ('train_signs', 'dev_signs', 'test_signs')
 # Usable images a raw split needs: train_signs gives 80% to train and 20% to dev, at least one to each.
@@ -371,6 +373,9 @@ def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False
     parent = os.path.dirname(os.path.abspath(output_dir))
     os.makedirs(parent, exist_ok=True)
     skipped = []
+    # Where the images come from, recorded beside the splits (model/vision.py's SOURCE_FILE): an
+    # experiment trained on one data set then knows when it is given another.
+    source = {'source': os.path.abspath(data_dir), 'size': size}
     try:
         with tempfile.TemporaryDirectory(prefix='.building-', dir=parent) as tmp_dir:
             if not os.path.isdir(os.path.join(data_dir, 'train_signs')) and has_h5(data_dir):
@@ -390,6 +395,7 @@ def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False
                     if os.path.isdir(target):  # only with --overwrite: check_output_dir refused otherwise
                         shutil.move(target, os.path.join(tmp_dir, 'old-' + split))
                     shutil.move(os.path.join(new_dir, split), target)
+                save_dict_to_json(source, os.path.join(output_dir, SOURCE_FILE))
     except KeyboardInterrupt:
         raise KeyboardInterrupt("Interrupted: {} was left as it was".format(output_dir)) from None
 

@@ -77,9 +77,9 @@ def test_two_jobs_in_parallel_then_skipped_then_the_table(tmp_path, data_dir):
 
 
 def test_a_failing_job_through_a_launcher_while_the_other_finishes(tmp_path, data_dir):
-    parent = str(tmp_path / 'image_size')
-    # image_size 40 passes the params checks but train.py refuses it (not a multiple of 16).
-    make_parent(parent, {'image_size': [32, 40]})
+    parent = str(tmp_path / 'num_labels')
+    # num_labels 2 passes every check of the params, but the data set has labels up to 5: the job fails.
+    make_parent(parent, {'num_labels': [6, 2]})
     # A real wrapper command, as a cluster's `srun` would be: it notes each command, then runs it.
     wrapper = tmp_path / 'wrapper.sh'
     wrapper.write_text('#!/bin/sh\necho "$LAUNCHED_BY: $*" >> "{}"\nexec "$@"\n'.format(tmp_path / 'launched.txt'))
@@ -88,19 +88,19 @@ def test_a_failing_job_through_a_launcher_while_the_other_finishes(tmp_path, dat
     result = script('search_hyperparams.py', '--parent_dir', parent, '--data_dir', data_dir,
                     '--launcher', 'env LAUNCHED_BY=env {}'.format(wrapper), cwd=str(tmp_path), check=False)
     assert result.returncode == 1, result.stdout + result.stderr
-    failed_log = os.path.join(parent, 'image_size_40', 'output.log')
-    assert 'Failed:\n  image_size_40: exit status 2 (log: {})\n'.format(failed_log) in result.stdout
-    assert 'image_size_40: exit status 2 after' in result.stdout and 'must be a multiple of 16' in result.stdout
-    assert 'image_size_32: finished after' in result.stdout
+    failed_log = os.path.join(parent, 'num_labels_2', 'output.log')
+    assert 'Failed:\n  num_labels_2: exit status 2 (log: {})\n'.format(failed_log) in result.stdout
+    assert 'num_labels_2: exit status 2 after' in result.stdout and 'a digit from 0 to 1' in result.stdout
+    assert 'num_labels_6: finished after' in result.stdout
     assert 'Search in {}: 2 job(s): 1 trained, 1 failed.'.format(parent) in result.stdout
-    assert os.path.isfile(os.path.join(parent, 'image_size_32', 'metrics_eval_best_weights.json'))
+    assert os.path.isfile(os.path.join(parent, 'num_labels_6', 'metrics_eval_best_weights.json'))
     with open(failed_log) as f:
-        assert 'Error: image_size in params.json must be a multiple of 16' in f.read()
+        assert 'the name must start with its label, a digit from 0 to 1' in f.read()
 
     launched = (tmp_path / 'launched.txt').read_text().splitlines()
     assert launched == ['env: {} {} --model_dir {} --data_dir {}'.format(
         sys.executable, os.path.join(ROOT, 'train.py'), os.path.join(parent, name), data_dir)
-        for name in ('image_size_32', 'image_size_40')]
+        for name in ('num_labels_6', 'num_labels_2')]
 
 
 def test_ctrl_c_stops_the_running_job_and_keeps_the_finished_one(tmp_path, data_dir):
