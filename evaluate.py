@@ -38,6 +38,7 @@ def main(args):
 
     # specify the size of the evaluation set
     params.eval_size = test_size
+    params.eval_steps = example.num_batches(test_data, test_size, params)
 
     with tf.Graph().as_default():
         # create the iterator over the dataset

@@ -51,9 +51,11 @@ def main(args):
     else:
         check_dataset(args.model_dir, identity)
 
-    # Specify the sizes of the dataset we train on and evaluate on
+    # Specify the sizes of the dataset we train on and evaluate on, and their batches per epoch
     params.train_size = train_size
     params.eval_size = eval_size
+    params.train_steps = example.num_batches(train_data, train_size, params)
+    params.eval_steps = example.num_batches(eval_data, eval_size, params)
 
     # A fresh graph per call, so that tests (and notebooks) can call main() more than once
     with tf.Graph().as_default():

@@ -148,6 +148,8 @@ def main(args):
     train_files, train_labels = list_images(os.path.join(args.data_dir, 'train_signs'), params.num_labels)
     eval_files, eval_labels = list_images(os.path.join(args.data_dir, 'dev_signs'), params.num_labels)
     params.train_size, params.eval_size = len(train_files), len(eval_files)
+    params.train_steps = num_steps_for(params.train_size, params.batch_size)
+    params.eval_steps = num_steps_for(params.eval_size, params.batch_size)
     # The peak is measured before and after the epochs, and the better one kept: a busy moment
     # on a shared machine must not lower it (that would flatter the fraction of it we reach).
     peak_before = None if args.ours_only else peak_gflops(params, args.matmul_size)

@@ -70,6 +70,7 @@ def traced_times(params, data_dir, steps):
     """
     filenames, labels = list_images(os.path.join(data_dir, 'train_signs'), params.num_labels)
     params.train_size = len(filenames)
+    params.train_steps = -(-params.train_size // params.batch_size)
     times = collections.Counter()
     with tf.Graph().as_default():
         spec = model_fn('train', input_fn(True, filenames, labels, params), params)

@@ -68,7 +68,7 @@ def evaluate(model_spec, model_dir, params, restore_from):
     Args:
         model_spec: (dict) contains the graph operations or nodes needed for evaluation
         model_dir: (string) directory containing config, weights and log
-        params: (Params) contains hyperparameters of the model, and eval_size (the split's size)
+        params: (Params) contains hyperparameters of the model, and eval_steps (batches in the split)
         restore_from: (string) directory or file containing weights to restore the graph
     """
     # Initialize tf.Saver
@@ -82,7 +82,7 @@ def evaluate(model_spec, model_dir, params, restore_from):
         restore(sess, restore_from, model_dir, saver)
 
         # Evaluate
-        num_steps = num_steps_for(params.eval_size, params.batch_size)
+        num_steps = params.eval_steps
         metrics = evaluate_sess(sess, model_spec, num_steps)
         metrics_name = os.path.basename(os.path.normpath(restore_from))
         save_path = os.path.join(model_dir, metrics_file('test', metrics_name))

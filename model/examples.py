@@ -10,6 +10,7 @@ the example's module for what differs:
     BEST_METRIC            the dev metric that picks best_weights/ (higher is better)
     check_params(params)   the checks that depend on the model version
     load_split(data_dir, split, params) -> (data, size): split is 'train', 'dev' or 'test'
+    num_batches(data, size, params)  the batches input_fn makes of a split: the steps of an epoch
     input_fn(is_training, data, params) -> inputs         (step 1: the input pipeline)
     model_fn(mode, inputs, params, reuse=False) -> model_spec   (step 1: the graph)
     explain_data_error(error, datas, data_dir): raise an InputError naming the file behind a tf.data error

@@ -1,5 +1,4 @@
 """The learning rate, shared by both examples' model_fn."""
-from model.evaluation import num_steps_for
 from model.tf_compat import tf
 
 
@@ -11,5 +10,4 @@ def learning_rate_schedule(global_step, params):
     """
     if not params.use_cosine_decay:
         return params.learning_rate
-    steps_per_epoch = num_steps_for(params.train_size, params.batch_size)
-    return tf.train.cosine_decay(params.learning_rate, global_step, params.num_epochs * steps_per_epoch)
+    return tf.train.cosine_decay(params.learning_rate, global_step, params.num_epochs * params.train_steps)

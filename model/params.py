@@ -43,8 +43,8 @@ CORE_PARAMS = {
     'xla_jit': spec(bool, False, "XLA auto-clustering, for GPUs (see benchmarks/README.md)"),
 }
 
-# Keys the scripts add at run time (the sizes of the splits); not for params.json.
-RUNTIME_KEYS = ('train_size', 'eval_size')
+# Keys the scripts add at run time (the sizes of the splits, their batches per epoch); not for params.json.
+RUNTIME_KEYS = ('train_size', 'eval_size', 'train_steps', 'eval_steps')
 
 _TYPE_NAMES = {int: 'an integer', float: 'a number', bool: 'true or false', str: 'a string', list: 'a list'}
 

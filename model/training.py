@@ -8,7 +8,7 @@ from tqdm import trange
 from model.checkpoints import (epoch_of, find_checkpoint, latest_usable_checkpoint,
                                recover_saver_history, remove_partial_saves, restore_weights)
 from model.errors import InputError
-from model.evaluation import evaluate_sess, format_metrics, num_steps_for
+from model.evaluation import evaluate_sess, format_metrics
 from model.examples import example_of
 from model.interrupts import SignalGuard
 from model.layout import (BEST_WEIGHTS, CHECKPOINT_NAME, EVAL_BEST_METRICS, EVAL_LAST_METRICS, EVAL_SUMMARIES,
@@ -96,7 +96,7 @@ def best_metric_so_far(sess, saver, eval_model_spec, model_dir, params, best_met
     logging.warning("%s %s: evaluating %s on the dev set again to know the %s to beat",
                     json_path, problem, checkpoint, best_metric)
     restore_weights(saver, sess, checkpoint)
-    metrics = evaluate_sess(sess, eval_model_spec, num_steps_for(params.eval_size, params.batch_size))
+    metrics = evaluate_sess(sess, eval_model_spec, params.eval_steps)
     metrics['epoch'] = epoch_of(checkpoint)
     save_dict_to_json(metrics, json_path)
     logging.info("- Best weights re-evaluated (%s): %s", os.path.basename(checkpoint), format_metrics(metrics))
@@ -126,7 +126,7 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
         eval_model_spec: (dict) contains the graph operations or nodes needed for evaluation
         model_dir: (string) directory containing config, weights and log
         params: (Params) contains hyperparameters of the model, and the sizes of the splits
-                (train_size, eval_size) that train.py adds
+                and their batches per epoch (train_size, eval_size, train_steps, eval_steps) that train.py adds
         restore_from: (string) directory or file containing weights to restore the graph.
                       Training resumes after the epoch those weights were saved at, and stops
                       at params.num_epochs in total.
@@ -170,13 +170,11 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
         for epoch in range(begin_at_epoch, params.num_epochs):
             # Run one epoch
             logging.info("Epoch {}/{}".format(epoch + 1, params.num_epochs))
-            # Compute number of batches in one epoch (one full pass over the training set)
-            num_steps = num_steps_for(params.train_size, params.batch_size)
-            train_sess(sess, train_model_spec, num_steps, train_writer, params, epoch + 1)
+            # The number of batches in one epoch (one full pass over the training set)
+            train_sess(sess, train_model_spec, params.train_steps, train_writer, params, epoch + 1)
 
             # Evaluate for one epoch on validation set
-            num_steps = num_steps_for(params.eval_size, params.batch_size)
-            metrics = evaluate_sess(sess, eval_model_spec, num_steps, eval_writer)
+            metrics = evaluate_sess(sess, eval_model_spec, params.eval_steps, eval_writer)
             metrics['epoch'] = epoch + 1
 
             # A signal that arrives while the epoch is being saved waits until all its files are written.

@@ -61,6 +61,12 @@ def load_split(data_dir, split, params):
     return (filenames, labels), len(filenames)
 
 
+def num_batches(data, size, params):
+    """Batches in one pass over a split: all full but the last."""
+    from model.evaluation import num_steps_for
+    return num_steps_for(size, params.batch_size)
+
+
 def input_fn(is_training, data, params):
     """The tutorial's input_fn(is_training, filenames, labels, params) on a split from load_split."""
     from model import input_fn as vision_input

@@ -67,7 +67,7 @@ def load_dataset_params(vocab_dir, params):
 
 
 def load_split(data_dir, split, params):
-    """((sentences.txt, labels.txt), number of sentences) of a split, every line checked first.
+    """((sentences.txt, labels.txt, sentence lengths), number of sentences) of a split, every line checked first.
 
     The checks are the ones build_vocab.py makes (same line counts, one tag per token, single
     spaces) and every tag must be in tags.txt: tf.data would fail on them mid-epoch, or worse,
@@ -84,16 +84,21 @@ def load_split(data_dir, split, params):
         if unknown:
             raise InputError("{}: tag {!r} is not in {}: {}".format(
                 sentence.where, unknown[0], params.tags_path, RUN_BUILD_VOCAB.format(data_dir)))
-    longest = max(len(sentence.tokens) for sentence in sentences)
-    params.max_sentence_length = max(getattr(params, 'max_sentence_length', 0), longest)
-    return (os.path.join(split_dir, 'sentences.txt'), os.path.join(split_dir, 'labels.txt')), len(sentences)
+    lengths = [len(sentence.tokens) for sentence in sentences]
+    return (os.path.join(split_dir, 'sentences.txt'), os.path.join(split_dir, 'labels.txt'), lengths), len(sentences)
+
+
+def num_batches(data, size, params):
+    """Batches in one pass over a split: sentences are batched by length (see ner/input_fn.py)."""
+    from ner.input_fn import num_batches as batches_of
+    return batches_of(data[2], params.batch_size)
 
 
 def input_fn(is_training, data, params):
     """The course's train.py steps: lookup tables, load_dataset_from_text, then input_fn(mode, ...)."""
     from model.tf_compat import tf
     from ner import input_fn as ner_input
-    sentences_path, labels_path = data
+    sentences_path, labels_path, _ = data
     # Load Vocabularies (tables initialized by tf.tables_initializer(), in variable_init_op)
     vocabs = ner_input.load_vocabularies(params)
     params.id_pad_word = vocabs['words'].lookup(tf.constant(params.pad_word))

@@ -9,6 +9,8 @@ line number is the id). Sentences of a batch have different lengths: `padded_bat
 pads them with the id of '<pad>' (and the tags with the id of 'O'), and
 `sentence_lengths` says how many tokens of each are real.
 """
+import bisect
+import collections
 import os
 
 from model.params import SEED
@@ -91,17 +93,23 @@ def padded_shapes_and_values(params, with_labels=True):
     return (shapes, ([None], [])), (values, (params.id_pad_tag, 0))
 
 
-def bucket_boundaries(max_length):
+def bucket_boundaries(longest=200):
     """Sentence lengths where a new bucket starts: each bucket spans at most ~10% of its lengths.
 
     Sentences of a batch come from one bucket, so they are padded by a few tokens at most:
     with one bucket for all, a batch is as long as its longest sentence and most of the
-    LSTM's work would be on padding.
+    LSTM's work would be on padding. Longer sentences than `longest` share the last bucket.
     """
     boundaries = [2]
-    while boundaries[-1] <= max_length:
+    while boundaries[-1] < longest:
         boundaries.append(max(boundaries[-1] + 1, int(boundaries[-1] * 1.1)))
     return boundaries
+
+
+def num_batches(lengths, batch_size):
+    """How many batches input_fn makes of sentences of these lengths: bucket by bucket, all full but the last."""
+    per_bucket = collections.Counter(bisect.bisect_right(bucket_boundaries(), length) for length in lengths)
+    return sum(-(-count // batch_size) for count in per_bucket.values())
 
 
 def input_fn(mode, sentences, labels, params):
@@ -132,10 +140,11 @@ def input_fn(mode, sentences, labels, params):
 
     # Create batches and pad the sentences of different length: batches of sentences of similar length
     padded_shapes, padding_values = padded_shapes_and_values(params)
+    boundaries = bucket_boundaries()
     dataset = (dataset
                .apply(tf.data.experimental.bucket_by_sequence_length(
-                   lambda features, _: features['sentence_lengths'], bucket_boundaries(params.max_sentence_length),
-                   [params.batch_size] * (len(bucket_boundaries(params.max_sentence_length)) + 1),
+                   lambda features, _: features['sentence_lengths'], boundaries,
+                   [params.batch_size] * (len(boundaries) + 1),
                    padded_shapes=padded_shapes, padding_values=padding_values))
                .prefetch(1)  # make sure you always have one batch ready to serve
                )

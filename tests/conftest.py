@@ -91,4 +91,5 @@ def params(tmp_path):
     from model.utils import Params
     params = Params(write_params(str(tmp_path / 'params')))
     params.train_size = 96  # what train.py sets from the data; the learning-rate schedule needs it
+    params.train_steps = 6
     return params

@@ -67,8 +67,8 @@ def ner_trained(ner_dir, tmp_path_factory):
 
 def ner_params(ner_dir, tmp_path, **changes):
     params = Params(write_ner_params(str(tmp_path / 'params'), **changes))
-    ner_example.load_split(ner_dir, 'train', params)
-    params.train_size = 300
+    data, params.train_size = ner_example.load_split(ner_dir, 'train', params)
+    params.train_steps = ner_example.num_batches(data, params.train_size, params)
     return params
 
 
@@ -127,6 +127,8 @@ def test_bucketing_keeps_padding_low(ner_dir, tmp_path):
             batches = drain(sess, [inputs['sentence_lengths'], tf.shape(inputs['sentence'])])
     real = sum(int(lengths.sum()) for lengths, _ in batches)
     padded = sum(int(shape[0] * shape[1]) for _, shape in batches)
+    # The steps of an epoch that train_sess runs are all the batches the pipeline makes, no fewer.
+    assert len(batches) == ner_example.num_batches(data, 300, params) == params.train_steps
     assert real == sum(len(line.split()) for line in open(data[0], encoding='utf-8'))
     assert 1 - real / padded < 0.15
 
@@ -164,6 +166,7 @@ def test_entity_metrics_in_the_graph_equal_conlleval_counts(ner_trained, ner_dir
     params = Params(os.path.join(ner_trained, 'params.json'))
     data, size = ner_example.load_split(ner_dir, 'dev', params)
     params.eval_size = size
+    params.eval_steps = ner_example.num_batches(data, size, params)
     tags = open(os.path.join(ner_dir, 'tags.txt'), encoding='utf-8').read().splitlines()
     with tf.Graph().as_default():
         spec = model_fn('eval', ner_example.input_fn(False, data, params), params)
