@@ -2,29 +2,33 @@
 
 TensorBoard reads every folder that holds event files as a *run*. Its HParams plugin calls
 a run holding a "session start" (the hyperparameters of one training run) a *session*, and
-finds the session's metrics as scalar summaries in that run or in its sub-folders (a
-metric is a sub-folder, its "group", and a tag). The table's columns come from the one
-run holding an *experiment config*, or, without one, from the sessions themselves.
-Everything is written with tf.compat.v1's FileWriter, the protos made by TensorBoard's
-own plugin package:
+finds the session's metrics as scalar summaries in that run (or its sub-folders). The
+table's columns come from the one run holding an *experiment config*, or, without one,
+from the sessions and their scalars. Everything is written with tf.compat.v1's
+FileWriter, the protos made by TensorBoard's own plugin package, into `hparams/`:
 
-    experiments/learning_rate/                       a search's parent folder
-        events.out.tfevents.*.hparams-experiment     the experiment config (search_hyperparams.py):
-                                                     the hyperparameters search.json varies, their
-                                                     values, and the metrics below
-        learning_rate_0.001/                         one training run: one session, named after its folder
-            events.out.tfevents.*.hparams-session    its hyperparameters: every params.json key a search
-                                                     may vary (train.py; written once, and replaced only
-                                                     when a resumed run trains with a changed params.json)
-            metrics_summaries/events.out.tfevents.*  the numbers of metrics_eval_best_weights.json (train.py,
-                                                     each time the best epoch changes) and of
-                                                     metrics_test_best_weights.json (evaluate.py)
+    experiments/learning_rate/                     a search's parent folder
+        hparams/events.out.tfevents.*.hparams-experiment
+                                                   the experiment config (search_hyperparams.py): the
+                                                   hyperparameters search.json varies, their values,
+                                                   and the metrics of experiment_metrics()
+        learning_rate_0.001/                       one training run
+            hparams/                               its session, the run "learning_rate_0.001/hparams"
+                events.out.tfevents.*.hparams-session
+                                                   its hyperparameters: every params.json key a search
+                                                   may vary (train.py; written once, replaced only when
+                                                   a resumed run trains with a changed params.json)
+                events.out.tfevents.*              the numbers of metrics_eval_best_weights.json (train.py,
+                                                   when the best epoch changes) and of
+                                                   metrics_test_best_weights.json (evaluate.py)
 
 A number of metrics_<split>_<weights>.json is the scalar tagged `<split>_<weights>/<key>`
-in metrics_summaries/ (`eval_best_weights/accuracy`, `test_best_weights/f1`), at the step
-of the epoch those weights were saved after. The session's name is its folder's path
-under TensorBoard's --logdir (the `experiment` column of synthesize_results.py's table):
-a resumed run writes into the same folder, so it stays the same session.
+(`eval_best_weights/accuracy`, `test_best_weights/f1`), at the step of the epoch those
+weights were saved after. The session is the run's own sub-folder, not the run folder: a
+session at the root of --logdir (`tensorboard --logdir experiments/base_model`) would be
+the run ".", where TensorBoard finds no metrics. Its name (the dashboard's Trial ID) is
+that sub-folder's path under --logdir, unique and the same when a run is resumed: the
+same session, never a second one.
 """
 import json
 import os
@@ -38,8 +42,8 @@ from tensorboard.plugins.hparams import api_pb2, metadata
 from tensorboard.plugins.hparams import summary as hparams_summary
 from tensorboard.plugins.hparams import summary_v2 as hparams_summary_v2
 
-# The sub-folder of a run that holds its metrics as scalars: the metrics' group in the HParams plugin.
-METRICS_SUMMARIES = 'metrics_summaries'
+# The sub-folder of an experiment folder (or a search's parent) where all of the above goes.
+HPARAMS_DIR = 'hparams'
 # The name endings (FileWriter's filename_suffix) of the two files replaced as a whole.
 SESSION_SUFFIX = '.hparams-session'
 EXPERIMENT_SUFFIX = '.hparams-experiment'
@@ -87,21 +91,22 @@ def start_session(model_dir, params, replace=True):
     time; replace=False leaves any readable session file as it is (evaluate.py).
     """
     hparams = session_hparams(params)
+    folder = os.path.join(model_dir, HPARAMS_DIR)
     existing = read_session(model_dir)
     start_time = None
     if existing is not None:
         if not replace or _same_hparams(existing.hparams, hparams):
             return
         start_time = existing.start_time_secs
-    # group_name '': the group is the session, named after the folder (two folders trained with the
-    # same values are two rows, as in synthesize_results.py's table).
+    # group_name '': each session is its own group, named after its folder (two folders trained with
+    # the same values are two rows, as in synthesize_results.py's table, never one merged row).
     summary = hparams_summary_v2.hparams_pb(hparams, trial_id='', start_time_secs=start_time)
-    _replace_event_file(model_dir, SESSION_SUFFIX, summary.SerializeToString())
+    _replace_event_file(folder, SESSION_SUFFIX, summary.SerializeToString())
 
 
 def read_session(model_dir):
     """The SessionStartInfo proto of model_dir's session file, or None if there is none (or it is unreadable)."""
-    paths = _event_files(model_dir, SESSION_SUFFIX)
+    paths = _event_files(os.path.join(model_dir, HPARAMS_DIR), SESSION_SUFFIX)
     if not paths:
         return None
     try:
@@ -145,7 +150,7 @@ class TrainingSession:
         if epoch == self._epoch_written:
             return
         if self._writer is None:
-            self._writer = tf.summary.FileWriter(os.path.join(self.model_dir, METRICS_SUMMARIES))
+            self._writer = tf.summary.FileWriter(os.path.join(self.model_dir, HPARAMS_DIR))
         write_metrics(self._writer, 'eval', BEST_WEIGHTS, metrics, epoch if isinstance(epoch, int) else 0)
         self._epoch_written = epoch
 
@@ -160,7 +165,7 @@ def record_test_metrics(model_dir, params, weights, metrics, epoch):
     A folder trained before sessions were written gets its session here.
     """
     start_session(model_dir, params, replace=False)
-    writer = tf.summary.FileWriter(os.path.join(model_dir, METRICS_SUMMARIES))
+    writer = tf.summary.FileWriter(os.path.join(model_dir, HPARAMS_DIR))
     write_metrics(writer, 'test', weights, metrics, epoch)
     writer.close()
 
@@ -195,7 +200,7 @@ def write_experiment(parent_dir, grid, spec, example):
         hparam_infos.append(info)
     metric_infos = [metric.as_proto() for metric in experiment_metrics(example)]
     summary = hparams_summary.experiment_pb(hparam_infos, metric_infos)
-    _replace_event_file(parent_dir, EXPERIMENT_SUFFIX, summary)
+    _replace_event_file(os.path.join(parent_dir, HPARAMS_DIR), EXPERIMENT_SUFFIX, summary)
 
 
 def experiment_metrics(example):
@@ -210,7 +215,7 @@ def experiment_metrics(example):
     metrics = [_metric('eval', best), _metric('test', best)]
     metrics += [_metric('eval', name) for name in others]
     metrics.append(hparams_summary_v2.Metric(
-        metric_tag('eval', BEST_WEIGHTS, 'epoch'), group=METRICS_SUMMARIES, display_name='best epoch',
+        metric_tag('eval', BEST_WEIGHTS, 'epoch'), display_name='best epoch',
         description="the epoch of the best weights ({})".format(EVAL_BEST_METRICS)))
     metrics += [_metric('test', name) for name in others]
     return metrics
@@ -220,7 +225,7 @@ def _metric(split, name):
     from model.layout import metrics_file
     dev = split == 'eval'
     return hparams_summary_v2.Metric(
-        metric_tag(split, BEST_WEIGHTS, name), group=METRICS_SUMMARIES,
+        metric_tag(split, BEST_WEIGHTS, name),
         display_name='{} {}'.format('dev' if dev else 'test', name),
         description="{} of the best weights on the {} set ({}{})".format(
             name, 'dev' if dev else 'test', metrics_file(split, BEST_WEIGHTS),

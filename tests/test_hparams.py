@@ -24,7 +24,7 @@ from search.grid import format_value
 from search.hparams_config import write_experiment_config
 from tensorboard.plugins.hparams import api_pb2, metadata
 
-METRICS = 'metrics_summaries'
+HPARAMS = 'hparams'  # the sub-folder of each experiment folder, and of a search's parent
 
 
 def scalars(folder):
@@ -45,8 +45,8 @@ def plugin_values(path):
             if value.metadata.plugin_data.plugin_name == metadata.PLUGIN_NAME}
 
 
-def session_files(folder):
-    return glob.glob(os.path.join(folder, 'events.out.tfevents.*.hparams-session'))
+def session_files(model_dir):
+    return glob.glob(os.path.join(model_dir, HPARAMS, 'events.out.tfevents.*.hparams-session'))
 
 
 def test_the_session_is_written_once_and_replaced_only_when_the_params_change(tmp_path, params):
@@ -102,7 +102,7 @@ def test_a_damaged_session_file_is_written_anew(tmp_path, params):
 
 
 def experiment_of(parent):
-    (path,) = glob.glob(os.path.join(parent, 'events.out.tfevents.*.hparams-experiment'))
+    (path,) = glob.glob(os.path.join(parent, HPARAMS, 'events.out.tfevents.*.hparams-experiment'))
     return metadata.parse_experiment_plugin_data(plugin_values(path)[metadata.EXPERIMENT_TAG])
 
 
@@ -125,11 +125,11 @@ def test_the_experiment_config_names_the_searched_values_and_the_metrics(tmp_pat
     assert [info.differs for info in infos.values()] == [True, True, False, True]
     assert infos['learning_rate'].description == "Adam's step size"
     names = [(m.name.group, m.name.tag, m.display_name) for m in experiment.metric_infos]
-    assert names == [(METRICS, 'eval_best_weights/accuracy', 'dev accuracy'),
-                     (METRICS, 'test_best_weights/accuracy', 'test accuracy'),
-                     (METRICS, 'eval_best_weights/loss', 'dev loss'),
-                     (METRICS, 'eval_best_weights/epoch', 'best epoch'),
-                     (METRICS, 'test_best_weights/loss', 'test loss')]
+    assert names == [('', 'eval_best_weights/accuracy', 'dev accuracy'),
+                     ('', 'test_best_weights/accuracy', 'test accuracy'),
+                     ('', 'eval_best_weights/loss', 'dev loss'),
+                     ('', 'eval_best_weights/epoch', 'best epoch'),
+                     ('', 'test_best_weights/loss', 'test loss')]
     assert experiment.metric_infos[0].dataset_type == api_pb2.DATASET_VALIDATION
 
     # A search run again with another grid: one config, the new one.
@@ -167,7 +167,7 @@ def test_training_evaluating_and_resuming_write_one_session_and_its_metrics(data
     start = hparams.read_session(model_dir)
     assert start.hparams['num_epochs'].number_value == 2
     best = read_json(os.path.join(model_dir, 'metrics_eval_best_weights.json'))
-    written = scalars(os.path.join(model_dir, METRICS))
+    written = scalars(os.path.join(model_dir, HPARAMS))
     # The epochs that became the best, each once; the last value is the file's.
     steps = [step for step, _ in written['eval_best_weights/accuracy']]
     assert steps == sorted(set(steps)) and steps[-1] == best['epoch'] and set(steps) <= {1, 2}
@@ -175,7 +175,7 @@ def test_training_evaluating_and_resuming_write_one_session_and_its_metrics(data
         assert written['eval_best_weights/' + key][-1] == (best['epoch'], best[key])
 
     metrics = evaluate.main(args(model_dir, data_dir, 'best_weights'))
-    written = scalars(os.path.join(model_dir, METRICS))
+    written = scalars(os.path.join(model_dir, HPARAMS))
     assert read_json(os.path.join(model_dir, 'metrics_test_best_weights.json')) == metrics
     for key in ('accuracy', 'loss'):
         assert written['test_best_weights/' + key] == [(best['epoch'], metrics[key])]
@@ -189,7 +189,7 @@ def test_training_evaluating_and_resuming_write_one_session_and_its_metrics(data
     assert resumed.start_time_secs == start.start_time_secs
     assert resumed.hparams['num_epochs'].number_value == 3
     best = read_json(os.path.join(model_dir, 'metrics_eval_best_weights.json'))
-    written = scalars(os.path.join(model_dir, METRICS))
+    written = scalars(os.path.join(model_dir, HPARAMS))
     for key in ('accuracy', 'loss', 'epoch'):
         assert written['eval_best_weights/' + key][-1] == (best['epoch'], best[key])
     # Only the metrics files' numbers go to the session's folder; the curves stay where they were.
@@ -204,11 +204,11 @@ def test_evaluate_gives_an_older_folder_its_session(data_dir, tmp_path):
     train.main(args(model_dir, data_dir))
     for path in session_files(model_dir):
         os.remove(path)
-    shutil.rmtree(os.path.join(model_dir, METRICS))
+    shutil.rmtree(os.path.join(model_dir, HPARAMS))
     evaluate.main(args(model_dir, data_dir, 'last_weights'))
     assert hparams.read_session(model_dir).hparams['num_epochs'].number_value == 1
     test = read_json(os.path.join(model_dir, 'metrics_test_last_weights.json'))
-    assert scalars(os.path.join(model_dir, METRICS))['test_last_weights/accuracy'] == [(1, test['accuracy'])]
+    assert scalars(os.path.join(model_dir, HPARAMS))['test_last_weights/accuracy'] == [(1, test['accuracy'])]
 
 
 # --- TensorBoard itself, on a finished search ---------------------------------------------------------
@@ -312,9 +312,9 @@ class TensorBoard:
 
 
 def metric_values(group):
-    """{tag: (value, step)} of a session group's metrics_summaries metrics."""
+    """{tag: (value, step)} of a session group's metrics (those of its session's own folder)."""
     return {m['name']['tag']: (m['value'], int(m['trainingStep'])) for m in group.get('metricValues', [])
-            if m['name'].get('group') == METRICS}
+            if m['name'].get('group', '') == ''}
 
 
 def expected_metrics(model_dir):
@@ -341,19 +341,21 @@ def test_tensorboard_shows_the_search_as_the_metrics_files_and_the_table_say(sea
     # The columns: the searched hyperparameter with its values, and the config's metrics.
     assert [(info['name'], info['type'], info['domainDiscrete'], info['differs'])
             for info in experiment['hparamInfos']] == [('learning_rate', 'DATA_TYPE_FLOAT64', [0.001, 0.01], True)]
-    assert [(m['name']['group'], m['name']['tag'], m['displayName']) for m in experiment['metricInfos']] == [
-        (METRICS, 'eval_best_weights/accuracy', 'dev accuracy'), (METRICS, 'test_best_weights/accuracy', 'test accuracy'),
-        (METRICS, 'eval_best_weights/loss', 'dev loss'), (METRICS, 'eval_best_weights/epoch', 'best epoch'),
-        (METRICS, 'test_best_weights/loss', 'test loss')]
+    assert [(m['name'].get('group', ''), m['name']['tag'], m['displayName']) for m in experiment['metricInfos']] == [
+        ('', 'eval_best_weights/accuracy', 'dev accuracy'), ('', 'test_best_weights/accuracy', 'test accuracy'),
+        ('', 'eval_best_weights/loss', 'dev loss'), ('', 'eval_best_weights/epoch', 'best epoch'),
+        ('', 'test_best_weights/loss', 'test loss')]
 
-    # The rows: one per run, named after its folder, with the values of its params.json and metrics files.
-    rows = {group['name']: group for group in groups['sessionGroups']}
-    assert sorted(rows) == sorted(JOBS) and groups['totalSize'] == 2
+    # The rows: one per run, its session being the run folder's hparams/ (the Trial ID), with the
+    # values of its params.json and metrics files.
+    assert sorted(group['name'] for group in groups['sessionGroups']) == [name + '/hparams' for name in JOBS]
+    assert groups['totalSize'] == 2
+    rows = {group['name'].rpartition('/')[0]: group for group in groups['sessionGroups']}
     for name, group in rows.items():
         model_dir = os.path.join(parent, name)
         assert group['hparams'] == {'learning_rate': read_json(os.path.join(model_dir, 'params.json'))['learning_rate']}
         assert metric_values(group) == expected_metrics(model_dir)
-        assert [session['name'] for session in group['sessions']] == [name]
+        assert [session['name'] for session in group['sessions']] == [group['name']]
 
     # synthesize_results.py's table: every number in it is the dashboard's, at the table's precision.
     lines = [line.strip('| ').split(' | ') for line in table.splitlines()]
