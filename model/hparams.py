@@ -35,7 +35,7 @@ import os
 import shutil
 import tempfile
 
-from model.layout import BEST_WEIGHTS, EVAL_BEST_METRICS
+from model.layout import BEST_WEIGHTS, EVAL_BEST_METRICS, metrics_file
 from model.tf_compat import tf
 from model.utils import read_json
 from tensorboard.plugins.hparams import api_pb2, metadata
@@ -222,7 +222,6 @@ def experiment_metrics(example):
 
 
 def _metric(split, name):
-    from model.layout import metrics_file
     dev = split == 'eval'
     return hparams_summary_v2.Metric(
         metric_tag(split, BEST_WEIGHTS, name),
