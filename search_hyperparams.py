@@ -8,6 +8,7 @@ from model.errors import InputError, run_script
 from model.examples import example_of
 from model.utils import load_params
 from search.grid import SEARCH_FILE, plan_jobs, read_search, train_command
+from search.hparams_config import write_experiment_config
 from search.local import launcher_prefix, run_local
 from search.report import say, summarize
 from search.slurm import run_slurm, slurm_resources
@@ -51,6 +52,7 @@ def main(args):
     prefix = launcher_prefix(args.launcher)
     jobs = plan_jobs(args.parent_dir, grid)
     check_data_dir(args.data_dir, args.parent_dir)
+    write_experiment_config(args.parent_dir, grid)  # the columns of TensorBoard's HParams dashboard
 
     skipped = [job for job in jobs if job.status == 'done']
     to_run = [job for job in jobs if job.status != 'done']

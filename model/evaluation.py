@@ -2,7 +2,8 @@
 import logging
 import os
 
-from model.checkpoints import restore
+from model.checkpoints import epoch_of, restore
+from model.hparams import record_test_metrics
 from model.layout import metrics_file
 from model.session_config import session_config
 from model.tf_compat import tf
@@ -79,7 +80,7 @@ def evaluate(model_spec, model_dir, params, restore_from):
         sess.run(model_spec['variable_init_op'])
 
         # Reload weights from the weights subdirectory
-        restore(sess, restore_from, model_dir, saver)
+        checkpoint = restore(sess, restore_from, model_dir, saver)
 
         # Evaluate
         num_steps = params.eval_steps
@@ -88,4 +89,6 @@ def evaluate(model_spec, model_dir, params, restore_from):
         save_path = os.path.join(model_dir, metrics_file('test', metrics_name))
         save_dict_to_json(metrics, save_path)
         logging.info("Metrics written to {}".format(save_path))
+        # TensorBoard's HParams dashboard: the test metrics, in this run's session (model/hparams.py)
+        record_test_metrics(model_dir, params, metrics_name, metrics, epoch_of(checkpoint))
     return metrics

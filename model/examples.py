@@ -8,6 +8,7 @@ the example's module for what differs:
     PARAMS                 its own keys of params.json (Specs, see model/params.py)
     DEFAULT_DATA_DIR       the --data_dir used when none is given
     BEST_METRIC            the dev metric that picks best_weights/ (higher is better)
+    METRICS                the numbers of its metrics files, BEST_METRIC first
     check_params(params)   the checks that depend on the model version
     load_split(data_dir, split, params) -> (data, size): split is 'train', 'dev' or 'test'
     num_batches(data, size, params)  the batches input_fn makes of a split: the steps of an epoch

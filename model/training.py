@@ -9,6 +9,7 @@ from model.checkpoints import (epoch_of, find_checkpoint, latest_usable_checkpoi
                                recover_saver_history, remove_partial_saves, restore_weights)
 from model.errors import InputError
 from model.evaluation import evaluate_sess, format_metrics
+from model.hparams import TrainingSession
 from model.examples import example_of
 from model.interrupts import SignalGuard
 from model.layout import (BEST_WEIGHTS, CHECKPOINT_NAME, EVAL_BEST_METRICS, EVAL_LAST_METRICS, EVAL_SUMMARIES,
@@ -166,6 +167,8 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
         # For tensorboard (takes care of writing summaries to files)
         train_writer = tf.summary.FileWriter(os.path.join(model_dir, TRAIN_SUMMARIES), sess.graph)
         eval_writer = tf.summary.FileWriter(os.path.join(model_dir, EVAL_SUMMARIES), sess.graph)
+        # TensorBoard's HParams dashboard: this run's hyperparameters and best dev metrics (model/hparams.py)
+        hparams_session = TrainingSession(model_dir, params)
 
         for epoch in range(begin_at_epoch, params.num_epochs):
             # Run one epoch
@@ -183,10 +186,12 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
                 # The summaries of a finished epoch reach the disk with its weights (an interrupted
                 # epoch's do not: resuming runs those steps again).
                 train_writer.flush()
+                hparams_session.record_best()
                 guard.last_epoch = epoch + 1
 
         train_writer.close()
         eval_writer.close()
+        hparams_session.close()
 
 
 def save_epoch(sess, last_saver, best_saver, model_dir, metrics, best_eval, best_metric='accuracy'):

@@ -34,6 +34,8 @@ DEFAULT_DATA_DIR = 'data/64x64_SIGNS'
 # The folder of each split in a data set built by build_dataset.py.
 SPLIT_DIRS = {'train': 'train_signs', 'dev': 'dev_signs', 'test': 'test_signs'}
 BEST_METRIC = 'accuracy'
+# The numbers of its metrics files (besides 'epoch'), BEST_METRIC first: TensorBoard's HParams columns.
+METRICS = ('accuracy', 'loss')
 
 
 def check_params(params):

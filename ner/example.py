@@ -33,6 +33,8 @@ PARAMS = NER_PARAMS
 
 DEFAULT_DATA_DIR = 'data/NER'
 BEST_METRIC = 'f1'
+# The numbers of its metrics files (besides 'epoch'), BEST_METRIC first: TensorBoard's HParams columns.
+METRICS = ('f1', 'precision', 'recall', 'accuracy', 'loss')
 SPLIT_DIRS = {'train': 'train', 'dev': 'dev', 'test': 'test'}
 # The vocabulary files the weights depend on (their ids are the rows of the embeddings and of the output
 # layer), and the sizes build_vocab.py wrote beside them.

@@ -155,7 +155,7 @@ def test_model_fn_train_and_eval_share_the_weights(ner_dir, tmp_path, model_vers
         variables = tf.global_variables()
         eval_spec = model_fn('eval', ner_example.input_fn(False, eval_data, params), params, reuse=True)
         assert tf.global_variables() == variables  # eval reuses the train weights, creates none
-        assert set(eval_spec['metrics']) == {'accuracy', 'loss', 'f1', 'precision', 'recall'}
+        assert set(eval_spec['metrics']) == {'accuracy', 'loss', 'f1', 'precision', 'recall'} == set(ner_example.METRICS)
         assert set(train_spec['metrics']) == {'accuracy', 'loss'}
         assert 'train_op' in train_spec and 'train_op' not in eval_spec
         assert eval_spec['predictions'].dtype == tf.int64
