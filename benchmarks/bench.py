@@ -16,6 +16,12 @@ What it measures (see benchmarks/README.md for the figures and what limits them)
 5. first_step_s, train_wall_s, train_peak_mb: `python train.py` on the base model, as a
    user runs it in a terminal: from launch to the end of the first training step (seen as
    the progress bar's first loss), to exit, and the peak resident memory of the process.
+6. The NER example's base model on the synthetic NER set (ner_worker.py, ner_keras_worker.py):
+   ner_keras_ratio, seconds per training epoch of ours over Keras 3 model.fit of the same
+   network on the same batches; ner_tokens_per_s, real tokens trained per second;
+   ner_padding_fraction, the share of padded positions in the training batches (bucketing
+   by length is what keeps it low); ner_memory_growth_mb, peak memory after the last
+   timed epoch minus after the first (training must not grow it).
 
 Every worker runs in its own process, started from here; this script imports no TensorFlow.
 """
@@ -36,7 +42,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 BASE_PARAMS = os.path.join(ROOT, 'experiments', 'base_model', 'params.json')
 FIGURES = ('keras_ratio', 'pipeline_overhead', 'peak_fraction', 'build_speedup',
-           'first_step_s', 'train_wall_s', 'train_peak_mb')
+           'first_step_s', 'train_wall_s', 'train_peak_mb',
+           'ner_keras_ratio', 'ner_tokens_per_s', 'ner_padding_fraction', 'ner_memory_growth_mb')
+BASE_NER_PARAMS = os.path.join(ROOT, 'experiments', 'ner', 'base_model', 'params.json')
 
 parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 parser.add_argument('--quick', action='store_true',
@@ -50,8 +58,12 @@ parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
 def sizes(quick):
     """What each part runs on: the SIGNS size, or a smaller one with --quick."""
     if quick:
-        return dict(num_train=300, num_test=40, rounds=2, photos=8, photo_side=1500, epochs=1)
-    return dict(num_train=1080, num_test=120, rounds=5, photos=48, photo_side=3000, epochs=None)
+        return dict(num_train=300, num_test=40, rounds=2, photos=8, photo_side=1500, epochs=1,
+                    ner_sizes=(600, 100, 100), ner_rounds=1)
+    # 300 photos: enough that the process pool's start-up is small next to the work, as with
+    # the course's 1200 (generating that many 3000x3000 photos would take longer than the rest).
+    return dict(num_train=1080, num_test=120, rounds=5, photos=300, photo_side=3000, epochs=None,
+                ner_sizes=None, ner_rounds=3)
 
 
 def run_worker(script, *args, env=None):
@@ -74,6 +86,19 @@ def build_data(work_dir, num_train, num_test):
         write_synthetic_signs(raw, num_train=num_train, num_test=num_test)
         subprocess.run([sys.executable, 'build_dataset.py', '--data_dir', raw, '--output_dir', data],
                        cwd=ROOT, check=True, capture_output=True)
+    return data
+
+
+def build_ner_data(work_dir, sizes):
+    """The synthetic NER set (smaller with --quick) and its vocabulary, as run.sh ner builds them."""
+    sys.path.insert(0, ROOT)
+    import build_ner_dataset
+    import build_vocab
+    data = os.path.join(work_dir, 'ner_{}'.format(sizes[0] if sizes else 'default'))
+    if not os.path.isfile(os.path.join(data, 'dataset_params.json')):
+        shutil.rmtree(data, ignore_errors=True)
+        build_ner_dataset.build(data, synthetic=True, synthetic_sizes=sizes)
+        build_vocab.build_vocab(data)
     return data
 
 
@@ -215,6 +240,13 @@ def measure(work_dir, size, changes, quick):
     with open(write_params(os.path.join(model_dir, 'params.json'), changes, size['epochs'])) as f:
         results['num_epochs'] = json.load(f)['num_epochs']
     results['first_step_s'], results['train_wall_s'], results['train_peak_mb'] = train_script(data_dir, model_dir)
+    ner_data = build_ner_data(work_dir, size['ner_sizes'])
+    batches = os.path.join(work_dir, 'ner_batches.npz')
+    results['ner'] = run_worker('ner_worker.py', '--data_dir', ner_data, '--params', BASE_NER_PARAMS,
+                                '--rounds', str(size['ner_rounds']), '--batches', batches)
+    results['ner_keras'] = run_worker('ner_keras_worker.py', '--batches', batches, '--params', BASE_NER_PARAMS,
+                                      '--vocab', ner_data, '--epochs', str(size['ner_rounds'] + 1),
+                                      env=keras_env(results['graph']['onednn']))
     return results
 
 
@@ -253,7 +285,20 @@ def report(results, settings):
     print("5. python train.py ({} epochs): first training step after {:.1f} s, exit after {:.1f} s, "
           "peak RSS {:.0f} MB".format(results['num_epochs'], results['first_step_s'], results['train_wall_s'],
                                       results['train_peak_mb']))
+    ner, ner_keras = results['ner'], results['ner_keras']
+    ner_epoch, ner_keras_epoch = statistics.median(ner['ours_train']), statistics.median(ner_keras['keras_train'])
+    print("6. NER ({}, {} sentences, {} batches): epoch {:.2f} s, Keras {} model.fit of the same network on the "
+          "same batches {:.2f} s; {:.0f} real tokens of {} padded positions; peak memory {:.0f} MB after the "
+          "first epoch, {:.0f} MB after the last".format(
+              ner['model_version'], ner['train_size'], ner['num_batches'], ner_epoch, ner_keras['keras_version'],
+              ner_keras_epoch, ner['real_tokens'], ner['padded_positions'], ner['peak_mb_first_epoch'],
+              ner['peak_mb_last_epoch']))
+    print("   (every epoch, s) ours: {}; Keras: {}".format(fmt(ner['ours_train']), fmt(ner_keras['keras_train'])))
     return {
+        'ner_keras_ratio': ner_epoch / ner_keras_epoch,
+        'ner_tokens_per_s': ner['real_tokens'] / ner_epoch,
+        'ner_padding_fraction': 1 - ner['real_tokens'] / ner['padded_positions'],
+        'ner_memory_growth_mb': ner['peak_mb_last_epoch'] - ner['peak_mb_first_epoch'],
         'keras_ratio': median['ours_train'] / keras_epoch,
         'pipeline_overhead': max(train_overhead, eval_overhead),
         'peak_fraction': achieved / graph['peak_gflops'],
