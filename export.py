@@ -28,8 +28,13 @@ parser.add_argument('--export_dir', default=None,
 
 
 def next_version_dir(model_dir):
-    """exported/<experiment>/<N+1>, N being the highest version already there (0 if none)."""
-    base = os.path.join('exported', os.path.basename(os.path.normpath(model_dir)))
+    """exported/<experiment>/<N+1>, N being the highest version already there (0 if none).
+
+    The experiment is its path under experiments/ (`ner/base_model`), else its folder's name.
+    """
+    relative = os.path.relpath(os.path.abspath(model_dir), os.path.abspath('experiments'))
+    name = relative if not relative.startswith(os.pardir) else os.path.basename(os.path.normpath(model_dir))
+    base = os.path.join('exported', name)
     versions = [int(name) for name in os.listdir(base) if name.isdigit()] if os.path.isdir(base) else []
     return os.path.join(base, str(max(versions, default=0) + 1))
 

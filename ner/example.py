@@ -25,7 +25,7 @@ NER_PARAMS = {
     'max_word_length': spec(int, 20, "characters kept per word (the start of longer words) for the CNN"),
     'casing_embedding_size': spec(int, 8, "size of the embedding of a word's casing class"),
     'dropout_rate': spec(float, 0.5, "dropout on the BiLSTM's input features and on its outputs", minimum=0, below=1),
-    'word_dropout': spec(float, 0.05, "training only: chance that a word is replaced by the unknown word, so "
+    'word_dropout': spec(float, 0.15, "training only: chance that a word is replaced by the unknown word, so "
                                       "that its embedding is trained too", minimum=0, below=1),
     'clip_gradients': spec(float, 5.0, "clip the gradients to this global norm (0: no clipping)", minimum=0),
 }

@@ -438,6 +438,9 @@ def test_next_version_dir(tmp_path, monkeypatch):
     for name in ('1', '7', 'notes', '.export-tmp'):
         os.makedirs(os.path.join('exported', 'base_model', name))
     assert export.next_version_dir('experiments/base_model') == os.path.join('exported', 'base_model', '8')
+    # The NER example's experiments live one level deeper: their exports must not mix with vision's.
+    assert export.next_version_dir('experiments/ner/base_model') == os.path.join('exported', 'ner', 'base_model', '1')
+    assert export.next_version_dir(str(tmp_path / 'elsewhere' / 'mine')) == os.path.join('exported', 'mine', '1')
 
 
 # -----------------------------------------------------------------------------
