@@ -2,8 +2,8 @@
 
 `model_fn` calls `build_model_<version>(is_training, inputs, params)`, chosen by
 params.model_version (see MODEL_VERSIONS); every version returns logits [B, T, number_of_tags].
-Versions that end in a CRF (CRF_VERSIONS) are trained with `crf_loss` and decoded with
-`predict_tags`; the others with per-token softmax, and the same two functions handle both.
+`loss` and `predict_tags` train and decode any version: with the CRF for CRF_VERSIONS
+(Viterbi decoding), with per-token softmax cross-entropy and argmax for the others.
 
 `inputs` holds batched tensors:
     sentence          [B, T] int64 word ids, padded with the id of '<pad>'
@@ -19,8 +19,11 @@ NER_PARAMS below, with the defaults of the shipped base model).
 from model.tf_compat import tf
 from ner.crf import crf_decode, crf_log_likelihood
 
-# name: (type, default, description). Hyperparameters of the networks, all read by bilstm_char_crf
-# (the course's 'lstm' reads embedding_size and lstm_num_units only).
+# Read from dataset_params.json: vocab_size (words + 1 OOV bucket), number_of_tags,
+# char_vocab_size (characters + 1 OOV bucket, line 0 is '<pad>').
+
+# name: (type, default, description). Hyperparameters, all read by bilstm_char_crf (max_word_length
+# by the input pipeline's char_ids); the course's 'lstm' reads embedding_size and lstm_num_units only.
 NER_PARAMS = {
     'embedding_size': (int, 100, "size of the word embeddings (trained from scratch)"),
     'lstm_num_units': (int, 100, "LSTM units (per direction for the bidirectional LSTM)"),
@@ -36,8 +39,6 @@ NER_PARAMS = {
 # The training settings bilstm_char_crf was measured with (read by the training loop, not here):
 # Adam, learning_rate 2e-3 with cosine decay to 0 over num_epochs, gradients clipped to global
 # norm 5, batch_size 32, sentences bucketed by length, best weights picked by dev entity F1.
-# Read from dataset_params.json: vocab_size (words + 1 OOV bucket), number_of_tags,
-# char_vocab_size (characters + 1 OOV bucket, line 0 is '<pad>').
 
 # Casing classes of `token_features`; 0 is padding.
 CASINGS = ['<pad>', 'numeric', 'has_digit', 'lower', 'upper', 'title', 'punctuation', 'other']
