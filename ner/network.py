@@ -1,0 +1,208 @@
+"""The NER networks: per-token tag scores (logits) from a batch of sentences, TF1 style.
+
+`model_fn` calls `build_model_<version>(is_training, inputs, params)`, chosen by
+params.model_version (see MODEL_VERSIONS); every version returns logits [B, T, number_of_tags].
+`loss` and `predict_tags` train and decode any version: with the CRF for CRF_VERSIONS
+(Viterbi decoding), with per-token softmax cross-entropy and argmax for the others.
+
+`inputs` holds batched tensors:
+    sentence          [B, T] int64 word ids, padded with the id of '<pad>'
+    sentence_lengths  [B] int
+    chars             [B, T, W] int64 character ids, padded with 0 (`char_ids` makes them)
+    casing            [B, T] int64 casing class, padded with 0 (`token_features` makes it)
+`char_ids` and `token_features` run in the graph on a sentence's token strings, so the input
+pipeline and an exported model's serving signature share them.
+
+Params the networks read (dataset params come from the vocabulary builder; the others are
+NER_PARAMS below, with the defaults of the shipped base model).
+"""
+from model.tf_compat import tf
+from ner.crf import crf_decode, crf_log_likelihood
+
+# Read from dataset_params.json: vocab_size (words + 1 OOV bucket), number_of_tags,
+# char_vocab_size (characters + 1 OOV bucket, line 0 is '<pad>').
+
+# name: (type, default, description). Hyperparameters, all read by bilstm_char_crf (max_word_length
+# by the input pipeline's char_ids); the course's 'lstm' reads embedding_size and lstm_num_units only.
+NER_PARAMS = {
+    'embedding_size': (int, 100, "size of the word embeddings (trained from scratch)"),
+    'lstm_num_units': (int, 100, "LSTM units (per direction for the bidirectional LSTM)"),
+    'char_embedding_size': (int, 30, "size of the character embeddings fed to the character CNN"),
+    'char_filters': (int, 50, "filters of the character CNN: size of a word's character feature"),
+    'char_kernel_size': (int, 3, "width in characters of the character CNN's filters"),
+    'max_word_length': (int, 20, "characters kept per word (the start of longer words) for the CNN"),
+    'casing_embedding_size': (int, 8, "size of the embedding of a word's casing class"),
+    'dropout_rate': (float, 0.5, "dropout on the BiLSTM's input features and on its outputs"),
+    'word_dropout': (float, 0.15, "training only: chance that a word id is replaced by the OOV id, "
+                                  "so the OOV embedding gets trained (all train words are in the vocabulary)"),
+}
+# The training settings bilstm_char_crf was measured with (read by the training loop, not here):
+# Adam, batch_size 64, learning_rate 3e-3 with cosine decay to 0 over num_epochs, gradients
+# clipped to global norm 5, sentences bucketed by length, best weights picked by dev entity F1.
+# (Batch 32 with 2e-3 scored the same within noise and costs 15% more CPU per epoch.)
+
+# Casing classes of `token_features`; 0 is padding.
+CASINGS = ['<pad>', 'numeric', 'has_digit', 'lower', 'upper', 'title', 'punctuation', 'other']
+
+
+# ---------------------------------------------------------------- in-graph preprocessing
+
+def casing_classes(tokens):
+    """Casing class id (index in CASINGS) of each token string, any shape -> same shape int64.
+
+    Capitals are the strongest hint of a name in English; the character CNN could learn them,
+    but an explicit class is cheap and helps most on words seen rarely.
+    """
+    # Tested in this order: the first pattern a token fully matches gives its class.
+    patterns = [
+        ('numeric', r'[0-9]+([.,:/-][0-9]+)*'),
+        ('has_digit', r'.*[0-9].*'),
+        ('lower', r'\p{Ll}+'),
+        ('upper', r'\p{Lu}+'),
+        ('title', r'\p{Lu}\p{Ll}.*'),
+        ('punctuation', r'[^\p{L}\p{N}]+'),
+    ]
+    classes = tf.fill(tf.shape(tokens), tf.constant(CASINGS.index('other'), tf.int64))
+    for name, pattern in reversed(patterns):
+        matches = tf.strings.regex_full_match(tokens, pattern)
+        classes = tf.where(matches, tf.fill(tf.shape(tokens), tf.constant(CASINGS.index(name), tf.int64)),
+                           classes)
+    return classes
+
+
+def token_features(tokens):
+    """Per-token features computed from the token strings [T]: {'casing': [T] int64}."""
+    return {'casing': casing_classes(tokens)}
+
+
+def char_ids(tokens, chars_table, max_word_length):
+    """Character ids [T, W] int64 of the token strings [T], padded with 0 (the '<pad>' line).
+
+    Args:
+        tokens: [T] string, UTF-8
+        chars_table: a lookup table from one character to its id (chars.txt, OOV bucket)
+        max_word_length: (int) characters kept per word; W = min(longest word, max_word_length)
+    """
+    chars = tf.strings.unicode_split(tokens, 'UTF-8')[:, :max_word_length]
+    return tf.ragged.map_flat_values(chars_table.lookup, chars).to_tensor(default_value=0)
+
+
+# ---------------------------------------------------------------- the networks
+
+def build_model_lstm(is_training, inputs, params):
+    """The course's model: word embeddings -> one LSTM -> dense. Softmax per token, no dropout."""
+    sentence = inputs['sentence']
+    embeddings = tf.get_variable('embeddings', dtype=tf.float32, shape=[params.vocab_size, params.embedding_size])
+    sentence = tf.nn.embedding_lookup(embeddings, sentence)
+    lstm_cell = tf.nn.rnn_cell.BasicLSTMCell(params.lstm_num_units)
+    output, _ = tf.nn.dynamic_rnn(lstm_cell, sentence, dtype=tf.float32)
+    return tf.layers.dense(output, params.number_of_tags)
+
+
+def drop_words(sentence, is_training, params):
+    """In training, replace each word id by the OOV id with probability params.word_dropout.
+
+    Every train word is in the vocabulary, so without this the OOV embedding (the last id,
+    vocab_size - 1) would never be trained, yet every unknown dev or test word uses it.
+    """
+    if not is_training or params.word_dropout <= 0:
+        return sentence
+    dropped = tf.random.uniform(tf.shape(sentence)) < params.word_dropout
+    return tf.where(dropped, tf.fill(tf.shape(sentence), tf.constant(params.vocab_size - 1, sentence.dtype)),
+                    sentence)
+
+
+def char_features(chars, params):
+    """[B, T, W] char ids -> [B, T, char_filters]: a CNN over each word's characters, max-pooled.
+
+    Prefixes and suffixes (-stan, -ese, Mc-) tell names and their types apart, and they are
+    what gives unknown words a useful representation.
+    """
+    char_embeddings = tf.get_variable('char_embeddings', dtype=tf.float32,
+                                      shape=[params.char_vocab_size, params.char_embedding_size])
+    batch_size, num_steps, word_length = tf.unstack(tf.shape(chars))
+    words = tf.reshape(chars, [-1, word_length])  # [B*T, W]: the CNN sees one word at a time
+    # Padding characters are zeros to the CNN, as its own 'same' padding is: a word's feature must not
+    # depend on how long the longest word of its batch is (predict.py and the exported model batch
+    # sentences differently from training).
+    is_char = tf.expand_dims(tf.cast(tf.not_equal(words, 0), tf.float32), 2)
+    conv = tf.layers.conv1d(tf.nn.embedding_lookup(char_embeddings, words) * is_char, params.char_filters,
+                            params.char_kernel_size, padding='same', activation=tf.nn.relu)
+    # Padding characters must not win the max; ReLU outputs are >= 0, so zeroing them is enough.
+    pooled = tf.reduce_max(conv * is_char, axis=1)
+    return tf.reshape(pooled, [batch_size, num_steps, params.char_filters])
+
+
+def casing_features(casing, params):
+    """[B, T] casing class ids -> [B, T, casing_embedding_size]."""
+    casing_embeddings = tf.get_variable('casing_embeddings', dtype=tf.float32,
+                                        shape=[len(CASINGS), params.casing_embedding_size])
+    return tf.nn.embedding_lookup(casing_embeddings, casing)
+
+
+def bidirectional_lstm(features, sequence_lengths, num_units):
+    """Forward and backward LSTM over the real tokens of each sentence, outputs concatenated."""
+    forward = tf.nn.rnn_cell.LSTMCell(num_units, name='forward')
+    backward = tf.nn.rnn_cell.LSTMCell(num_units, name='backward')
+    (output_fw, output_bw), _ = tf.nn.bidirectional_dynamic_rnn(
+        forward, backward, features, sequence_length=sequence_lengths, dtype=tf.float32)
+    return tf.concat([output_fw, output_bw], axis=2)
+
+
+def build_model_bilstm_char(is_training, inputs, params):
+    """Word embeddings + character CNN + casing -> dropout -> BiLSTM -> dropout -> dense."""
+    sentence = drop_words(inputs['sentence'], is_training, params)
+    embeddings = tf.get_variable('embeddings', dtype=tf.float32, shape=[params.vocab_size, params.embedding_size])
+    with tf.variable_scope('chars'):
+        chars = char_features(inputs['chars'], params)
+    features = tf.concat([tf.nn.embedding_lookup(embeddings, sentence), chars,
+                          casing_features(inputs['casing'], params)], axis=2)
+    features = tf.layers.dropout(features, params.dropout_rate, training=is_training)
+    with tf.variable_scope('bilstm'):
+        output = bidirectional_lstm(features, inputs['sentence_lengths'], params.lstm_num_units)
+    output = tf.layers.dropout(output, params.dropout_rate, training=is_training)
+    return tf.layers.dense(output, params.number_of_tags)
+
+
+def build_model_bilstm_char_crf(is_training, inputs, params):
+    """The base model: bilstm_char's logits are the unary scores of a linear-chain CRF."""
+    logits = build_model_bilstm_char(is_training, inputs, params)
+    transition_params(params)  # created with the other variables, so that eval can reuse it
+    return logits
+
+
+# params.model_version -> the function that builds that network.
+MODEL_VERSIONS = {
+    'lstm': build_model_lstm,
+    'bilstm_char': build_model_bilstm_char,
+    'bilstm_char_crf': build_model_bilstm_char_crf,
+}
+CRF_VERSIONS = {'bilstm_char_crf'}
+
+
+# ---------------------------------------------------------------- loss and predictions
+
+def transition_params(params):
+    """The CRF's [number_of_tags, number_of_tags] transition scores (from tag, to tag)."""
+    with tf.variable_scope('crf', reuse=tf.AUTO_REUSE):
+        return tf.get_variable('transition_params', shape=[params.number_of_tags, params.number_of_tags],
+                               dtype=tf.float32, initializer=tf.zeros_initializer())
+
+
+def loss(logits, labels, sentence_lengths, params):
+    """Mean negative log-likelihood per sentence with a CRF; else mean cross-entropy per real token."""
+    if params.model_version in CRF_VERSIONS:
+        log_likelihood = crf_log_likelihood(logits, labels, sentence_lengths, transition_params(params))
+        return -tf.reduce_mean(log_likelihood)
+    mask = tf.sequence_mask(sentence_lengths, tf.shape(labels)[1])
+    cross_entropy = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+    return tf.reduce_mean(tf.boolean_mask(cross_entropy, mask))
+
+
+def predict_tags(logits, sentence_lengths, params):
+    """Predicted tag ids [B, T] int64: Viterbi with a CRF, else the argmax per token. 0 ('O') at padding."""
+    if params.model_version in CRF_VERSIONS:
+        tags, _ = crf_decode(logits, transition_params(params), sentence_lengths)
+        return tf.cast(tags, tf.int64)
+    mask = tf.sequence_mask(sentence_lengths, tf.shape(logits)[1], dtype=tf.int64)
+    return tf.argmax(logits, axis=2) * mask
