@@ -1,7 +1,7 @@
 """The NER networks: per-token tag scores (logits) from a batch of sentences, TF1 style.
 
 `model_fn` calls `build_model_<version>(is_training, inputs, params)`, chosen by
-params.model_version (see MODEL_VERSIONS); every version returns logits [B, T, number_of_tags].
+params.model_version (see MODEL_VERSIONS in ner/model_fn.py); every version returns logits [B, T, number_of_tags].
 `loss` and `predict_tags` train and decode any version: with the CRF for CRF_VERSIONS
 (Viterbi decoding), with per-token softmax cross-entropy and argmax for the others.
 
@@ -13,33 +13,15 @@ params.model_version (see MODEL_VERSIONS); every version returns logits [B, T, n
 `char_ids` and `token_features` run in the graph on a sentence's token strings, so the input
 pipeline and an exported model's serving signature share them.
 
-Params the networks read (dataset params come from the vocabulary builder; the others are
-NER_PARAMS below, with the defaults of the shipped base model).
+Params the networks read: the sizes of dataset_params.json (build_vocab.py) and NER_PARAMS
+(ner/example.py, with the defaults of the shipped base model).
 """
 from model.tf_compat import tf
 from ner.crf import crf_decode, crf_log_likelihood
 
 # Read from dataset_params.json: vocab_size (words + 1 OOV bucket), number_of_tags,
-# char_vocab_size (characters + 1 OOV bucket, line 0 is '<pad>').
-
-# name: (type, default, description). Hyperparameters, all read by bilstm_char_crf (max_word_length
-# by the input pipeline's char_ids); the course's 'lstm' reads embedding_size and lstm_num_units only.
-NER_PARAMS = {
-    'embedding_size': (int, 100, "size of the word embeddings (trained from scratch)"),
-    'lstm_num_units': (int, 100, "LSTM units (per direction for the bidirectional LSTM)"),
-    'char_embedding_size': (int, 30, "size of the character embeddings fed to the character CNN"),
-    'char_filters': (int, 50, "filters of the character CNN: size of a word's character feature"),
-    'char_kernel_size': (int, 3, "width in characters of the character CNN's filters"),
-    'max_word_length': (int, 20, "characters kept per word (the start of longer words) for the CNN"),
-    'casing_embedding_size': (int, 8, "size of the embedding of a word's casing class"),
-    'dropout_rate': (float, 0.5, "dropout on the BiLSTM's input features and on its outputs"),
-    'word_dropout': (float, 0.15, "training only: chance that a word id is replaced by the OOV id, "
-                                  "so the OOV embedding gets trained (all train words are in the vocabulary)"),
-}
-# The training settings bilstm_char_crf was measured with (read by the training loop, not here):
-# Adam, batch_size 64, learning_rate 3e-3 with cosine decay to 0 over num_epochs, gradients
-# clipped to global norm 5, sentences bucketed by length, best weights picked by dev entity F1.
-# (Batch 32 with 2e-3 scored the same within noise and costs 15% more CPU per epoch.)
+# char_vocab_size (characters + 1 OOV bucket, line 0 is '<pad>'). The hyperparameters are
+# NER_PARAMS in ner/example.py.
 
 # Casing classes of `token_features`; 0 is padding.
 CASINGS = ['<pad>', 'numeric', 'has_digit', 'lower', 'upper', 'title', 'punctuation', 'other']
@@ -90,12 +72,17 @@ def char_ids(tokens, chars_table, max_word_length):
 # ---------------------------------------------------------------- the networks
 
 def build_model_lstm(is_training, inputs, params):
-    """The course's model: word embeddings -> one LSTM -> dense. Softmax per token, no dropout."""
+    """The course's model: word embeddings -> one LSTM -> dense, softmax per token.
+
+    The course's params.json had a dropout_rate that nothing read; here it applies to the LSTM's
+    output in training (set it to 0 for the course's model exactly).
+    """
     sentence = inputs['sentence']
     embeddings = tf.get_variable('embeddings', dtype=tf.float32, shape=[params.vocab_size, params.embedding_size])
     sentence = tf.nn.embedding_lookup(embeddings, sentence)
     lstm_cell = tf.nn.rnn_cell.BasicLSTMCell(params.lstm_num_units)
     output, _ = tf.nn.dynamic_rnn(lstm_cell, sentence, dtype=tf.float32)
+    output = tf.layers.dropout(output, params.dropout_rate, training=is_training)
     return tf.layers.dense(output, params.number_of_tags)
 
 
@@ -171,12 +158,7 @@ def build_model_bilstm_char_crf(is_training, inputs, params):
     return logits
 
 
-# params.model_version -> the function that builds that network.
-MODEL_VERSIONS = {
-    'lstm': build_model_lstm,
-    'bilstm_char': build_model_bilstm_char,
-    'bilstm_char_crf': build_model_bilstm_char_crf,
-}
+# The versions whose logits are the unary scores of a CRF (see ner/model_fn.py's MODEL_VERSIONS for all).
 CRF_VERSIONS = {'bilstm_char_crf'}
 
 
