@@ -11,10 +11,13 @@ unchanged and predict.py sees in them what evaluate.py sees.
 They are done here in the graph, not with PIL, so that the exported SavedModel,
 which a server runs without Python, computes exactly what predict.py computes: both
 call `resize_like_build_dataset`. Each step follows PIL's own arithmetic (libjpeg's
-accurate integer DCT, Pillow 13's fixed-point filter weights and order of passes), so
-the pixels are build_dataset.py's; tests/test_predict.py compares them with
+accurate integer DCT, Pillow's fixed-point filter weights, and the order of the two
+resize passes of the Pillow installed beside this code, see `pil_runs_vertical_pass_first`),
+so the pixels are build_dataset.py's; tests/test_predict.py compares them with
 build_dataset.py's files on pictures of many shapes and modes.
 """
+import PIL
+
 from model.image_files import JPEG_QUALITY, PNG_SIGNATURE  # build_dataset.py saves with this quality too
 from model.tf_compat import tf
 
@@ -133,8 +136,26 @@ def _resample(image, weights, equation):
     return tf.clip_by_value(tf.bitwise.right_shift(total + (1 << (PRECISION_BITS - 1)), PRECISION_BITS), 0, 255)
 
 
-def pil_bilinear_resize(image, size):
-    """Resize a uint8 RGB image to size x size exactly as PIL's image.resize((size, size), BILINEAR)."""
+def pil_runs_vertical_pass_first(pil_version=None):
+    """Whether this Pillow version may begin a resize with its vertical pass (Pillow 13 on).
+
+    Pillow 13 runs the vertical pass first when the height shrinks more than twice as much
+    as the width; earlier versions always begin with the horizontal one (Pillow 12 is the
+    last for Python 3.10). Each pass rounds to 8 bits, so the order shows in the pixels,
+    by one grey level here and there. `pil_version` is a version string such as '12.3.0';
+    None means the installed Pillow, the one build_dataset.py resizes with: the graph is
+    built to match it, and an exported SavedModel keeps the order of the environment that
+    exported it.
+    """
+    version = PIL.__version__ if pil_version is None else pil_version
+    return int(version.split('.')[0]) >= 13
+
+
+def pil_bilinear_resize(image, size, pil_version=None):
+    """Resize a uint8 RGB image to size x size exactly as PIL's image.resize((size, size), BILINEAR).
+
+    `pil_version`: the Pillow whose order of passes to follow; None for the installed one.
+    """
     height, width = tf.shape(image)[0], tf.shape(image)[1]
     pixels = tf.cast(image, tf.int32)
 
@@ -144,11 +165,12 @@ def pil_bilinear_resize(image, size):
     def vertical(pixels):
         return _resample(pixels, pil_bilinear_weights(height, size), 'oy,yxc->oxc')
 
-    # Pillow 13 runs the vertical pass first when the height shrinks more than twice as much
-    # as the width (earlier versions always began with the horizontal one). Each pass rounds
-    # to 8 bits, so the order shows in the pixels, by one grey level here and there.
-    vertical_first = (height > size) & (height - size > 2 * (width - size))
-    resized = tf.cond(vertical_first, lambda: horizontal(vertical(pixels)), lambda: vertical(horizontal(pixels)))
+    if pil_runs_vertical_pass_first(pil_version):
+        vertical_first = (height > size) & (height - size > 2 * (width - size))
+        resized = tf.cond(vertical_first, lambda: horizontal(vertical(pixels)),
+                          lambda: vertical(horizontal(pixels)))
+    else:
+        resized = vertical(horizontal(pixels))
     resized.set_shape([size, size, 3])
     return tf.cast(resized, tf.uint8)
 
@@ -168,11 +190,12 @@ def keeps_as_is(image_string, orientation, size):
                    lambda: tf.constant(False))
 
 
-def resize_like_build_dataset(image_string, size):
+def resize_like_build_dataset(image_string, size, pil_version=None):
     """The JPEG that build_dataset.py would write for an encoded image (a scalar string tensor).
 
     Decoded, the result has the pixels of build_dataset.py's file for the same image,
-    for any size (tests/test_predict.py checks every reduced-scale decoding and its edges).
+    for any size (tests/test_predict.py checks every reduced-scale decoding and its edges),
+    when build_dataset.py runs with the Pillow installed here (or version `pil_version`).
     A JPEG that build_dataset.py keeps as it is (see keeps_as_is) is returned as it is.
     """
     is_jpeg = tf.image.is_jpeg(image_string)
@@ -185,7 +208,7 @@ def resize_like_build_dataset(image_string, size):
 
     def build():
         image = decode_like_draft(image_string, size)
-        resized = pil_bilinear_resize(exif_transpose(image, orientation), size)
+        resized = pil_bilinear_resize(exif_transpose(image, orientation), size, pil_version)
         return tf.image.encode_jpeg(resized, quality=JPEG_QUALITY)
 
     return tf.cond(keeps_as_is(image_string, orientation, size), lambda: image_string, build)

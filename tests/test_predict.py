@@ -24,7 +24,7 @@ import export
 import predict
 from build_dataset import resize_and_save
 from conftest import ROOT, drain, read_json, run, write_params
-from model.image_resize import exif_orientation, resize_like_build_dataset
+from model.image_resize import exif_orientation, pil_bilinear_resize, resize_like_build_dataset
 from model.input_fn import _parse_function, decode_new_image, predict_input_fn, serving_input_fn
 from model.image_files import list_images
 from model.model_fn import model_fn
@@ -193,6 +193,35 @@ def test_graph_resize_matches_build_dataset_at_other_sizes(size, tmp_path):
                 np.testing.assert_array_equal(resizer.decode(resizer.build(read_bytes(path))), expected)
     finally:
         resizer.sess.close()
+
+
+# (width, height) -> whether Pillow 13 begins with the vertical pass: when the height shrinks
+# more than twice as much as the width. Upscaling, wide, shrinking both about as much, and tall.
+PASS_ORDERS = {(40, 30): False, (700, 90): False, (300, 400): False, (128, 300): True, (300, 985): True}
+
+
+@pytest.mark.parametrize('width, height', sorted(PASS_ORDERS))
+def test_graph_resize_follows_the_order_of_passes_of_pillow_12_and_13(width, height):
+    """Pillow 12 (the last for Python 3.10) always resizes horizontally first; 13 not always.
+
+    A resize along one axis is one pass, so two in a row give the full resize in either
+    order: the graph built for each version gives that version's, whatever Pillow is
+    installed, and the graph built for the installed one gives what its resize gives.
+    """
+    picture, size = photo(width, height), 64
+    horizontal_first = np.asarray(picture.resize((size, height), Image.BILINEAR).resize((size, size), Image.BILINEAR))
+    vertical_first = np.asarray(picture.resize((width, size), Image.BILINEAR).resize((size, size), Image.BILINEAR))
+    graph = tf.Graph()
+    with graph.as_default():
+        pixels = tf.placeholder(tf.uint8, [None, None, 3])
+        resized = {version: pil_bilinear_resize(pixels, size, version) for version in ('12.3.0', '13.0.0', None)}
+    with tf.Session(graph=graph) as sess:
+        got = sess.run(resized, {pixels: np.asarray(picture)})
+    np.testing.assert_array_equal(got['12.3.0'], horizontal_first)
+    np.testing.assert_array_equal(got['13.0.0'], vertical_first if PASS_ORDERS[width, height] else horizontal_first)
+    if PASS_ORDERS[width, height]:
+        assert (horizontal_first != vertical_first).any()  # else this picture could not tell the orders apart
+    np.testing.assert_array_equal(got[None], np.asarray(picture.resize((size, size), Image.BILINEAR)))
 
 
 def test_a_built_image_is_kept_by_both_and_a_photo_gives_its_pixels(resizer, raw_dir, data_dir, tmp_path):
