@@ -453,10 +453,13 @@ def test_signal_before_the_time_limit_then_retries_resume_from_the_last_epoch(cl
         lines = read_until(search, lambda lines: any(line.startswith('resubmitted') for line in lines), timeout=180)
         [first] = submitted_ids(lines)
         match = re.match(r'^resubmitted num_epochs_300 as Slurm job (\d+) \(attempt 2 of 2\): Slurm job {} stopped '
-                         r'before its time limit after (?:\d+m)?\d+s \(epoch (\d+) of 300 saved\)$'.format(first),
-                         lines[-1])
+                         r'before its time limit after (?:\d+m)?\d+s \(epoch (\d+) of 300 saved\)\n$'.format(first),
+                         next(line for line in lines if line.startswith('resubmitted')))
         assert match, ''.join(lines)
         second, saved = match.group(1), int(match.group(2))
+        # Slurm may warn this attempt any time from 15 s on: a longer limit keeps it from doing so before the
+        # test cancels it.
+        subprocess.run(['scontrol', 'update', 'jobid=' + second, 'timelimit=10'], env=cluster.env, check=True)
         assert squeue_states(cluster, [first]) == {first: 'FAILED'}  # exit status 143: it stopped itself
         folder = tmp_path / 'warned' / 'num_epochs_300'
         assert 'Stopped by SIGTERM: the last finished epoch is {} '.format(saved) in read_text(
