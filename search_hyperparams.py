@@ -27,15 +27,29 @@ parser.add_argument('--jobs', type=int, default=1, help="How many jobs run at th
 parser.add_argument('--launcher', default=None,
                     help="'slurm' to submit each job with sbatch; or a command put in front of each job's "
                          "command, for another job manager, for example \"srun --gres=gpu:1\"")
-slurm = parser.add_argument_group('Slurm resources of each job (--launcher slurm; they override the "slurm" '
+slurm = parser.add_argument_group('Slurm options of each job (--launcher slurm; they override the "slurm" '
                                   'section of search.json)')
 slurm.add_argument('--partition', help="partition to submit to")
 slurm.add_argument('--time', help="time limit of each job, such as 1:00:00")
 slurm.add_argument('--cpus', type=int, help="CPUs per job")
 slurm.add_argument('--mem', help="memory per job, such as 16G")
-slurm.add_argument('--gpus', help="GPUs per job, such as 1 or a100:1")
+slurm.add_argument('--gpus', help="GPUs per job (1 or more), such as 1 or a100:1")
+slurm.add_argument('--account', help="account to charge the jobs to, such as cs230")
+slurm.add_argument('--qos', help="quality of service of the jobs, such as normal")
+slurm.add_argument('--signal', type=int, metavar='SECONDS',
+                   help="ask Slurm for SIGTERM this many seconds before the time limit: train.py saves the epoch it "
+                        "is in and stops cleanly (with --retries, the job goes on in a new one)")
+slurm.add_argument('--retries', type=int,
+                   help="resubmit a job that reached its time limit or was preempted up to this many times, each "
+                        "attempt going on from the last saved epoch (default 0)")
+slurm.add_argument('--max_queued', type=int, metavar='N',
+                   help="keep at most N jobs of the search queued or running at once; the others are submitted as "
+                        "jobs end (default: all at once)")
+slurm.add_argument('--setup', action='append', metavar='LINE',
+                   help="a shell line each job runs before train.py, such as --setup \"module load cuda/12.2\" "
+                        "(repeat for several; after the \"setup\" list of search.json)")
 slurm.add_argument('--sbatch', action='append', metavar='OPTION',
-                   help="any other sbatch option, such as --sbatch=--account=cs230 (repeat for several)")
+                   help="any other sbatch option, such as --sbatch=--constraint=a100 (repeat for several)")
 slurm.add_argument('--poll', type=float, default=30, help="seconds between two looks at the queue (squeue)")
 
 

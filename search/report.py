@@ -3,6 +3,7 @@
 Both launchers (local and Slurm) describe each finished job as an Outcome, so the
 terminal looks the same wherever the jobs ran.
 """
+import collections
 import os
 import shlex
 
@@ -18,12 +19,18 @@ class Outcome:
     ok: whether it trained to the end; state: what the launcher saw ('exit status 2',
     'COMPLETED', 'TIMEOUT', ...); log: the file holding its output; seconds: how long it ran
     (None if unknown); job_id: the job manager's id, if any; detail: why it failed, if not
-    the last line of its log.
+    the last line of its log. log is None for a job that never started (it has none).
+    stopped: for a job that an interruption of the search stopped, how it was left
+    ('cancelled while running', ...): it counts as neither trained nor failed.
     """
 
-    def __init__(self, job, ok, state, log, seconds=None, job_id=None, detail=None):
+    def __init__(self, job, ok, state, log, seconds=None, job_id=None, detail=None, stopped=None):
         self.job, self.ok, self.state, self.log = job, ok, state, log
-        self.seconds, self.job_id, self.detail = seconds, job_id, detail
+        self.seconds, self.job_id, self.detail, self.stopped = seconds, job_id, detail, stopped
+
+    @property
+    def where_log(self):
+        return '(log: {})'.format(self.log) if self.log else '(no log: it never started)'
 
     def describe(self):
         """`learning_rate_0.001: Slurm job 12 COMPLETED after 41s, accuracy 0.8125 (log: ...)`."""
@@ -37,10 +44,10 @@ class Outcome:
             if value is not None:
                 text += ', best dev {} {:.4f}'.format(metric, value)
         else:
-            detail = self.detail or last_line(self.log)
+            detail = self.detail or (last_line(self.log) if self.log else '')
             if detail:
                 text += ': ' + detail
-        return '{} (log: {})'.format(text, self.log)
+        return '{} {}'.format(text, self.where_log)
 
 
 def format_duration(seconds):
@@ -86,8 +93,11 @@ def summarize(parent_dir, outcomes, skipped, interrupted=False, total=None):
     """Print the summary of a search; return its exit status (0: all good, 1: failures, 130: interrupted).
 
     total: the number of jobs in the search; those neither ended nor skipped were stopped
-    (or not started) by an interruption.
+    (or not started) by an interruption. Outcomes with `stopped` set say how (the Slurm
+    launcher: cancelled while running, before it started, may still be running).
     """
+    stopped = [o.stopped for o in outcomes if o.stopped]
+    outcomes = [o for o in outcomes if not o.stopped]
     failed = [o for o in outcomes if not o.ok]
     total = len(outcomes) + len(skipped) if total is None else total
     counts = ['{} trained'.format(len(outcomes) - len(failed))]
@@ -97,13 +107,17 @@ def summarize(parent_dir, outcomes, skipped, interrupted=False, total=None):
         counts.append('{} failed'.format(len(failed)))
     unfinished = total - len(outcomes) - len(skipped)
     if unfinished:
-        counts.append('{} stopped or not started'.format(unfinished))
+        how = collections.Counter(stopped)
+        if stopped and unfinished > len(stopped):
+            how['not submitted'] = unfinished - len(stopped)
+        details = ' ({})'.format(', '.join('{} {}'.format(n, what) for what, n in how.items())) if how else ''
+        counts.append('{} stopped or not started{}'.format(unfinished, details))
     say('Search in {}: {} job(s): {}.'.format(parent_dir, total, ', '.join(counts)))
     if failed:
         say('Failed:')
     for outcome in failed:
         where = 'Slurm job {} '.format(outcome.job_id) if outcome.job_id else ''
-        say('  {}: {}{} (log: {})'.format(outcome.job.name, where, outcome.state, outcome.log))
+        say('  {}: {}{} {}'.format(outcome.job.name, where, outcome.state, outcome.where_log))
     if interrupted:
         say('Interrupted: finished jobs are kept; run the same command again to do what is left.')
         return 130

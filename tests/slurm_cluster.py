@@ -81,8 +81,14 @@ ReturnToService=2
 SchedulerType=sched/backfill
 # Finished jobs stay visible to squeue for 5 minutes (the search reads their state there).
 MinJobAge=300
+# To see a job PREEMPTED (by hand: `sbatch -p urgent -c <all CPUs> --wrap "sleep 5"`): a job of the partition
+# 'urgent' preempts (cancels) jobs of 'debug' it needs room from, within a minute; they get SIGTERM, and
+# SIGKILL GraceTime seconds later. Jobs of 'debug' never preempt one another.
+PreemptType=preempt/partition_prio
+PreemptMode=CANCEL
 NodeName={host} NodeAddr=127.0.0.1 CPUs={cpus} RealMemory={memory} State=UNKNOWN
-PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP
+PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP PriorityTier=1 GraceTime=30
+PartitionName=urgent Nodes={host} MaxTime=INFINITE State=UP PriorityTier=2 PreemptMode=OFF
 """
 
 
@@ -125,6 +131,21 @@ class SlurmCluster:
             raise
         return self
 
+    def pid(self, name):
+        """The pid of the daemon `name` ('slurmctld', 'slurmd', 'munged') this object started."""
+        for process in self.processes:
+            if os.path.basename(process.args[0]) == name and process.poll() is None:
+                return process.pid
+        raise RuntimeError('{} is not running'.format(name))
+
+    def pause(self):
+        """Stop slurmctld (SIGSTOP): a controller that does not answer; the commands time out (MessageTimeout,
+        10 s), but a request sent meanwhile waits in its socket and is handled after resume()."""
+        os.kill(self.pid('slurmctld'), signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.pid('slurmctld'), signal.SIGCONT)
+
     def _daemon(self, name, *args):
         log = open(os.path.join(self.folder, name + '.out'), 'ab')
         self.processes.append(subprocess.Popen([_program(name), *args], stdin=subprocess.DEVNULL, stdout=log,
@@ -156,10 +177,13 @@ class SlurmCluster:
     def stop(self):
         """Cancel the jobs left on this cluster, then SIGTERM the daemons this object started (newest first).
 
+        A paused slurmctld is resumed first.
+
         slurmd does not take its running jobs down with it: they are cancelled first, so that
         no training outlives the cluster. Only this cluster's jobs: SLURM_CONF names it.
         """
         if self.processes and all(process.poll() is None for process in self.processes):
+            self.resume()
             ids = self._squeue('%i')
             if ids:
                 subprocess.run(['scancel', *ids], env=self.env, capture_output=True)

@@ -32,9 +32,9 @@ def make_parent(parent, search, **changes):
         json.dump(search, f)
 
 
-def script(cluster, name, *args, cwd, check=True):
+def script(cluster, name, *args, cwd, check=True, timeout=600):
     result = subprocess.run([sys.executable, os.path.join(ROOT, name), *args], cwd=str(cwd), env=cluster.env,
-                            capture_output=True, text=True, timeout=600)
+                            capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError('{} exited {}:\n{}\n{}'.format(name, result.returncode, result.stdout, result.stderr))
     return result
@@ -51,11 +51,17 @@ def test_two_jobs_through_slurm_then_skipped_then_the_table(cluster, tmp_path, d
     # Spaces, quotes, '#', '%' and a command substitution in the parent folder's name: the job script
     # must name it exactly in its #SBATCH lines, and a shell must never run any of it.
     name = "lr search; $(touch pwned) #1 'q' 50%"
-    make_parent(tmp_path / name, {'learning_rate': [1e-3, 1e-2], 'slurm': {'time': '0:10:00', 'cpus': 1}})
+    make_parent(tmp_path / name, {'learning_rate': [1e-3, 1e-2],
+                                  'slurm': {'time': '0:10:00', 'cpus': 1, 'setup': ['export GREETING=hello']}})
 
+    # Setup lines (the search.json's, then the command line's) before train.py; account and QOS checked and
+    # written as #SBATCH lines.
     result = script(cluster, 'search_hyperparams.py', '--parent_dir', name, '--data_dir', data_dir,
-                    '--launcher', 'slurm', '--poll', '1', '--mem', '1500M', cwd=tmp_path)
-    lines = result.stdout.splitlines()
+                    '--launcher', 'slurm', '--poll', '1', '--mem', '1500M',
+                    '--setup', 'echo "setup says $GREETING from $SLURM_JOB_NAME"', '--account', 'cs230',
+                    '--qos', 'normal', cwd=tmp_path)
+    lines = [line for line in result.stdout.splitlines()
+             if not line.startswith('Slurm: ') and not re.search(r': Slurm job \d+ pending \(', line)]
     submitted = dict(re.match(r'^submitted (\S+) as Slurm job (\d+)$', line).groups() for line in lines[1:3])
     assert sorted(submitted) == ['learning_rate_0.001', 'learning_rate_0.01']
     finished = [FINISHED.match(line).groups() for line in lines[3:5]]
@@ -64,14 +70,24 @@ def test_two_jobs_through_slurm_then_skipped_then_the_table(cluster, tmp_path, d
         for job, job_id in submitted.items())
     assert 'Search in {}: 2 job(s): 2 trained.'.format(name) in lines
     assert squeue_states(cluster, list(submitted.values())) == {job_id: 'COMPLETED' for job_id in submitted.values()}
+    # The status line, printed when it changes.
+    status = [line for line in result.stdout.splitlines() if line.startswith('Slurm: ')]
+    assert status[-1] == 'Slurm: 0 running, 0 pending, 2 done, 0 failed'
+    assert any(re.match(r'^Slurm: [12] running, [01] pending, 0 done, 0 failed$', line) for line in status), status
+    assert all(a != b for a, b in zip(status, status[1:]))
+    accounts = subprocess.run(['squeue', '--noheader', '--states=all', '--jobs=' + ','.join(submitted.values()),
+                               '--format=%a'], env=cluster.env, capture_output=True, text=True, check=True)
+    assert accounts.stdout.split() == ['cs230', 'cs230']
 
     metrics = {}
     for job, job_id in submitted.items():
         folder = tmp_path / name / job
         with open(str(folder / 'slurm-{}.out'.format(job_id))) as f:
-            assert 'Epoch 1/1' in f.read()
+            log = f.read()
+        assert 'Epoch 1/1' in log and 'setup says hello from {}\n'.format(job) in log
         script_text = (folder / 'job.sbatch').read_text()
-        assert '#SBATCH --time=0:10:00\n#SBATCH --cpus-per-task=1\n#SBATCH --mem=1500M\n' in script_text
+        assert ('#SBATCH --time=0:10:00\n#SBATCH --cpus-per-task=1\n#SBATCH --mem=1500M\n#SBATCH --account=cs230\n'
+                '#SBATCH --qos=normal\n#SBATCH --open-mode=append\n') in script_text
         assert '#SBATCH --chdir="{}"\n'.format(tmp_path) in script_text
         assert (folder / 'slurm.jobid').read_text() == job_id + '\n'
         metrics[job] = read_json(str(folder / 'metrics_eval_best_weights.json'))
@@ -90,50 +106,101 @@ def test_two_jobs_through_slurm_then_skipped_then_the_table(cluster, tmp_path, d
         for job in sorted(metrics, key=lambda job: -metrics[job]['accuracy'])]
 
 
+def start(cluster, parent, data_dir, *args, cwd):
+    """search_hyperparams.py --launcher slurm in the background, its output on a pipe."""
+    return subprocess.Popen([sys.executable, os.path.join(ROOT, 'search_hyperparams.py'), '--parent_dir', parent,
+                             '--data_dir', data_dir, '--launcher', 'slurm', '--poll', '1', *args],
+                            cwd=str(cwd), env=cluster.env, stdout=subprocess.PIPE, text=True)
+
+
+def wait_for(ready, what, timeout=90, every=0.5):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = ready()
+        if value:
+            return value
+        assert time.monotonic() < deadline, 'Timed out waiting for ' + what
+        time.sleep(every)
+
+
+def read_text(path):
+    try:
+        with open(str(path), errors='replace') as f:
+            return f.read()
+    except OSError:
+        return ''
+
+
+def submitted_ids(lines):
+    return [m.group(1) for m in (re.match(r'^submitted \S+ as Slurm job (\d+)$', line) for line in lines) if m]
+
+
+def cancel_everything(cluster):
+    """Cancel every job left on the cluster (the tests run one at a time: they are this test's)."""
+    subprocess.run(['scancel', '--user=' + str(os.getuid())], env=cluster.env)
+    wait_for(lambda: not subprocess.run(['squeue', '--noheader'], env=cluster.env, capture_output=True,
+                                        text=True).stdout.strip(), 'the jobs to end', timeout=60)
+
+
+def scancel_and_wait(cluster, job_ids):
+    subprocess.run(['scancel', *job_ids], env=cluster.env)
+    wait_for(lambda: all(state not in ('PENDING', 'RUNNING', 'COMPLETING')
+                         for state in squeue_states(cluster, job_ids).values()), 'the jobs to end', timeout=60)
+
+
 def test_a_failing_job_is_reported_with_its_slurm_state(cluster, tmp_path, data_dir):
-    # image_size 40 passes the params checks, but train.py refuses it (not a multiple of 16).
-    make_parent(tmp_path / 'size', {'image_size': [40]})
-    result = script(cluster, 'search_hyperparams.py', '--parent_dir', 'size', '--data_dir', data_dir,
-                    '--launcher', 'slurm', '--poll', '1', cwd=tmp_path, check=False)
+    # A setup line that fails: the job stops before train.py, and its log's last line says why.
+    # --max_queued 1: the second job is submitted only once the first has ended.
+    make_parent(tmp_path / 'setup', {'learning_rate': [0.1, 0.2]})
+    result = script(cluster, 'search_hyperparams.py', '--parent_dir', 'setup', '--data_dir', data_dir,
+                    '--launcher', 'slurm', '--poll', '1', '--setup', 'echo first line runs',
+                    '--setup', 'cd /no/such/folder', '--max_queued', '1', cwd=tmp_path, check=False)
     assert result.returncode == 1, result.stdout + result.stderr
-    job_id = re.search(r'submitted image_size_40 as Slurm job (\d+)', result.stdout).group(1)
-    log = os.path.join('size', 'image_size_40', 'slurm-{}.out'.format(job_id))
-    assert re.search(r'\[1/1\] image_size_40: Slurm job {} FAILED, exit status 2 after \d+s: Error: image_size in '
-                     r'params.json must be a multiple of 16 .*\(log: {}\)'.format(job_id, re.escape(log)), result.stdout)
-    assert 'Failed:\n  image_size_40: Slurm job {} FAILED, exit status 2 (log: {})\n'.format(job_id, log) in result.stdout
-    assert squeue_states(cluster, [job_id]) == {job_id: 'FAILED'}
+    lines = [line for line in result.stdout.splitlines() if not line.startswith('Slurm: ')]
+    assert re.search(r'^Slurm: .*, 1 to submit$', result.stdout, re.MULTILINE), result.stdout
+    for index, job in ((1, 'learning_rate_0.1'), (3, 'learning_rate_0.2')):
+        job_id = re.match(r'^submitted {} as Slurm job (\d+)$'.format(job), lines[index]).group(1)
+        log = os.path.join('setup', job, 'slurm-{}.out'.format(job_id))
+        assert re.match(r'^\[{}/2\] {}: Slurm job {} FAILED, exit status 1 after \d+s: Error: the setup line '
+                        r'"cd /no/such/folder" of job.sbatch failed \(status 1\): the job stops before training '
+                        r'\(log: {}\)$'.format(index // 2 + 1, job, job_id, re.escape(log)), lines[index + 1]), lines
+        assert '  {}: Slurm job {} FAILED, exit status 1 (log: {})\n'.format(job, job_id, log) in result.stdout
+        assert squeue_states(cluster, [job_id]) == {job_id: 'FAILED'}
+        text = read_text(tmp_path / log)
+        assert 'first line runs' in text and 'Creating the datasets' not in text
 
 
 def test_ctrl_c_cancels_the_submitted_jobs_and_no_other(cluster, tmp_path, data_dir):
     # Someone else's job on the cluster, queued before the search: it must survive the Ctrl-C.
     other = subprocess.run(['sbatch', '--parsable', '--output=/dev/null', '--wrap', 'sleep 300'], env=cluster.env,
                            capture_output=True, text=True, check=True).stdout.strip()
-    make_parent(tmp_path / 'long', {'num_epochs': [300, 301]})
-    search = subprocess.Popen([sys.executable, os.path.join(ROOT, 'search_hyperparams.py'), '--parent_dir', 'long',
-                               '--data_dir', data_dir, '--launcher', 'slurm', '--poll', '1'],
-                              cwd=str(tmp_path), env=cluster.env, stdout=subprocess.PIPE, text=True)
+    make_parent(tmp_path / 'long', {'num_epochs': [300, 301, 302]})
+    search = start(cluster, 'long', data_dir, cwd=tmp_path)
     try:
-        lines = read_until(search, lambda lines: len(lines) >= 3)
-        ours = [re.match(r'^submitted \S+ as Slurm job (\d+)$', line).group(1) for line in lines[1:3]]
-        # Wait until one of them trains (two CPUs: the other job and one of ours run, the last one waits).
-        deadline = time.monotonic() + 60
-        while 'RUNNING' not in squeue_states(cluster, ours).values():
-            assert time.monotonic() < deadline
-            time.sleep(0.5)
+        lines = read_until(search, lambda lines: len(lines) >= 4)
+        ours = submitted_ids(lines)
+        # Wait until one of them trains (two CPUs: the other job and one of ours run, the last two wait).
+        wait_for(lambda: 'RUNNING' in squeue_states(cluster, ours).values(), 'a job to run', timeout=60)
+        wait_for(lambda: any(os.path.exists(os.path.join(str(tmp_path), 'long', 'num_epochs_{}'.format(n),
+                                                         'slurm-{}.out'.format(job_id)))
+                             for n, job_id in zip((300, 301, 302), ours)), 'its log')
+        running = [job_id for job_id, state in squeue_states(cluster, ours).items() if state == 'RUNNING']
+        assert len(running) == 1
         search.send_signal(signal.SIGINT)
         output = ''.join(lines) + search.communicate(timeout=60)[0]
         assert search.returncode == 130, output
-        for job, job_id in zip(('num_epochs_300', 'num_epochs_301'), ours):
-            assert 'cancelled {}: Slurm job {} (log: {})'.format(
-                job, job_id, os.path.join('long', job, 'slurm-{}.out'.format(job_id))) in output
-        deadline = time.monotonic() + 30
-        while set(squeue_states(cluster, ours).values()) != {'CANCELLED'}:
-            assert time.monotonic() < deadline, squeue_states(cluster, ours)
-            time.sleep(0.5)
+        for job, job_id in zip(('num_epochs_300', 'num_epochs_301', 'num_epochs_302'), ours):
+            if job_id in running:
+                expected = 'cancelled {}: Slurm job {} (log: {})'.format(
+                    job, job_id, os.path.join('long', job, 'slurm-{}.out'.format(job_id)))
+            else:  # defect 6: a job that never started has no log to name
+                expected = 'cancelled {}: Slurm job {} (it had not started)'.format(job, job_id)
+            assert expected + '\n' in output
+        assert ('Search in long: 3 job(s): 0 trained, 3 stopped or not started (1 cancelled while running, '
+                '2 cancelled before starting).\n') in output
+        wait_for(lambda: set(squeue_states(cluster, ours).values()) == {'CANCELLED'}, 'the jobs to be cancelled', 30)
         assert squeue_states(cluster, [other])[other] in ('RUNNING', 'PENDING')
-        while processes_mentioning('long/num_epochs_30'):
-            assert time.monotonic() < deadline, 'a cancelled job still runs'
-            time.sleep(0.5)
+        wait_for(lambda: not processes_mentioning('long/num_epochs_30'), 'no cancelled job to run', 30)
     finally:
         search.kill()
         subprocess.run(['scancel', other], env=cluster.env)
@@ -169,3 +236,245 @@ def test_run_again_the_search_follows_the_jobs_it_had_submitted(cluster, tmp_pat
         for search in (first, second):
             if search is not None:
                 search.kill()
+
+
+def train_processes(folder):
+    """The train.py processes training in `folder` (a path relative to the search's working directory)."""
+    return [pid for pid in processes_mentioning('--model_dir\0' + folder + '\0') if pid != os.getpid()]
+
+
+def test_never_two_jobs_in_one_folder(cluster, tmp_path, data_dir):
+    # Defect 1. sbatch times out talking to a controller that does not answer, which creates the job later:
+    # the search finds that job and follows it, rather than saying "sbatch refused" (and a rerun submitting
+    # a second one).
+    make_parent(tmp_path / 'twice', {'num_epochs': [300]})
+    folder = tmp_path / 'twice' / 'num_epochs_300'
+    cluster.pause()
+    try:
+        search = start(cluster, 'twice', data_dir, cwd=tmp_path)
+        sbatch = wait_for(lambda: processes_mentioning('sbatch\0--parsable\0'), 'sbatch to run', 60, every=0.1)
+        wait_for(lambda: not set(sbatch) & set(processes_mentioning('sbatch\0--parsable\0')), 'sbatch to give up',
+                 60, every=0.1)
+    finally:
+        cluster.resume()
+    rerun = None
+    try:
+        lines = read_until(search, lambda lines: any('following it' in line for line in lines), timeout=180)
+        match = re.match(r'^num_epochs_300: sbatch said "(.*)", but Slurm made job (\d+) for it: following it$',
+                         lines[-1])
+        assert match and 'Socket timed out' in match.group(1), ''.join(lines)
+        first = match.group(2)
+        assert (folder / 'slurm.jobid').read_text() == first + '\n'
+        wait_for(lambda: 'Epoch 1/300' in read_text(folder / 'slurm-{}.out'.format(first)), 'the job to train')
+
+        # The user submits the job's script again by hand: that job stops at once, naming the one that trains.
+        second = subprocess.run(['sbatch', '--parsable', str(folder / 'job.sbatch')], env=cluster.env,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        wait_for(lambda: squeue_states(cluster, [second]).get(second) == 'FAILED', 'the second job to stop', 60)
+        assert read_text(folder / 'slurm-{}.out'.format(second)).splitlines()[-1] == (
+            'Error: Slurm job {} is training in this folder already: Slurm job {} stops without touching '
+            'it'.format(first, second))
+        assert len(train_processes('twice/num_epochs_300')) == 1
+
+        # The search stops, and its record of the job is lost: run again, it follows the job all the same.
+        search.kill()
+        search.wait()
+        os.remove(str(folder / 'slurm.jobid'))
+        rerun = start(cluster, 'twice', data_dir, cwd=tmp_path)
+        lines = read_until(rerun, lambda lines: len(lines) >= 2)
+        assert lines[1] == 'following num_epochs_300: already Slurm job {}\n'.format(first), ''.join(lines)
+        rerun.send_signal(signal.SIGINT)
+        output = rerun.communicate(timeout=60)[0]
+        assert rerun.returncode == 130 and 'cancelled num_epochs_300: Slurm job {}'.format(first) in output
+        assert len(submitted_ids(output.splitlines())) == 0
+    finally:
+        for process in (search, rerun):
+            if process is not None:
+                process.kill()
+        cancel_everything(cluster)
+
+
+def test_ctrl_c_says_which_jobs_may_still_run_when_scancel_fails(cluster, tmp_path, data_dir):
+    # Defect 2: a controller that does not answer; scancel fails, and the search must not say "cancelled".
+    make_parent(tmp_path / 'stuck', {'num_epochs': [300, 301]})
+    search = start(cluster, 'stuck', data_dir, cwd=tmp_path)
+    ours = []
+    try:
+        ours = submitted_ids(read_until(search, lambda lines: len(lines) >= 3))
+        wait_for(lambda: set(squeue_states(cluster, ours).values()) == {'RUNNING'}, 'both jobs to run', 60)
+        cluster.pause()
+        try:
+            search.send_signal(signal.SIGINT)
+            output = search.communicate(timeout=120)[0]
+        finally:
+            cluster.resume()
+        assert search.returncode == 130, output
+        assert 'cancelled num_epochs_30' not in output
+        assert re.search(r'^Could not cancel num_epochs_300 \(Slurm job {0}\), num_epochs_301 \(Slurm job {1}\) '
+                         r'\(scancel: .*Socket timed out.*\): they may still be queued or running; cancel them with: '
+                         r'scancel {0} {1}$'.format(*ours), output, re.MULTILINE), output
+        assert 'Search in stuck: 2 job(s): 0 trained, 2 stopped or not started (2 may still be running).' in output
+    finally:
+        search.kill()
+        scancel_and_wait(cluster, ours)
+
+
+@pytest.mark.parametrize('args, cause', [
+    (['--sbatch=--acount=cs230'], "unrecognized option '--acount=cs230'"),
+    (['--partition', 'nosuch'], 'invalid partition specified: nosuch'),
+    (['--gpus', '1'], 'Invalid generic resource (gres) specification'),  # no GPU here: the request reaches sbatch
+])
+def test_sbatch_errors_keep_their_cause(cluster, tmp_path, data_dir, args, cause):
+    # Defect 3: the line that says what is wrong, not sbatch's "Try --help" hint.
+    make_parent(tmp_path / 'typo', {'learning_rate': [0.1]})
+    result = script(cluster, 'search_hyperparams.py', '--parent_dir', 'typo', '--data_dir', data_dir,
+                    '--launcher', 'slurm', '--poll', '1', *args, cwd=tmp_path, check=False)
+    assert result.returncode == 2 and result.stderr.count('\n') == 1, result.stderr
+    assert result.stderr.startswith('Error: sbatch refused {}: '.format(
+        os.path.join('typo', 'learning_rate_0.1', 'job.sbatch'))) and cause in result.stderr, result.stderr
+    assert 'sbatch --help' not in result.stderr
+
+
+def test_a_job_that_can_never_start_is_not_waited_for(cluster, tmp_path, data_dir):
+    # Defect 4: more CPUs than the node has. Waiting changes nothing: the search cancels it and says why.
+    make_parent(tmp_path / 'big', {'learning_rate': [0.1]})
+    result = script(cluster, 'search_hyperparams.py', '--parent_dir', 'big', '--data_dir', data_dir,
+                    '--launcher', 'slurm', '--poll', '1', '--cpus', '64', cwd=tmp_path, check=False, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    [job_id] = submitted_ids(result.stdout.splitlines())
+    assert re.search(r'^\[1/1\] learning_rate_0.1: Slurm job {} PENDING \(PartitionConfig\): it can never start as '
+                     r'it asks \(Slurm says PartitionConfig: .*\); cancelled it: ask for less .* then run the search '
+                     r'again \(no log: it never started\)$'.format(job_id), result.stdout, re.MULTILINE), result.stdout
+    assert squeue_states(cluster, [job_id]) == {job_id: 'CANCELLED'}
+
+    # A drained node: the job waits for an administrator, not for the search; it says so and stops following it.
+    subprocess.run(['scontrol', 'update', 'nodename=' + cluster.host, 'state=drain', 'reason=maintenance'],
+                   env=cluster.env, check=True)
+    try:
+        result = script(cluster, 'search_hyperparams.py', '--parent_dir', 'big', '--data_dir', data_dir,
+                        '--launcher', 'slurm', '--poll', '1', cwd=tmp_path, check=False, timeout=120)
+        assert result.returncode == 1, result.stdout + result.stderr
+        [job_id] = submitted_ids(result.stdout.splitlines())
+        assert re.search(r'^\[1/1\] learning_rate_0.1: Slurm job {} PENDING \(Nodes required for job are DOWN, '
+                         r'DRAINED.*\): no node of partition debug takes jobs now \(drained or down\); the job stays '
+                         r'queued until an administrator returns one \(sinfo shows them; cancel it with scancel {}\) '
+                         r'\(no log: it never started\)$'.format(job_id, job_id), result.stdout, re.MULTILINE), \
+            result.stdout
+        assert squeue_states(cluster, [job_id]) == {job_id: 'PENDING'}
+    finally:
+        subprocess.run(['scontrol', 'update', 'nodename=' + cluster.host, 'state=resume'], env=cluster.env)
+        cancel_everything(cluster)
+
+
+def test_a_requeued_job_keeps_the_log_of_its_first_attempt(cluster, tmp_path, data_dir):
+    # Defect 8: Slurm requeues a job (a node failure, an administrator) under the same id: same log file.
+    make_parent(tmp_path / 'requeued', {'num_epochs': [300]})
+    search = start(cluster, 'requeued', data_dir, cwd=tmp_path)
+    try:
+        [job_id] = submitted_ids(read_until(search, lambda lines: len(lines) >= 2))
+        log = tmp_path / 'requeued' / 'num_epochs_300' / 'slurm-{}.out'.format(job_id)
+        wait_for(lambda: 'Epoch 2/300' in read_text(log), 'the first epoch to be saved')
+        subprocess.run(['scontrol', 'requeue', job_id], env=cluster.env, check=True)
+        wait_for(lambda: squeue_states(cluster, [job_id])[job_id] == 'PENDING', 'the job to be requeued', 30)
+        # A requeued job waits two minutes before it may start again: now, for this test.
+        subprocess.run(['scontrol', 'update', 'jobid=' + job_id, 'starttime=now'], env=cluster.env, check=True)
+        wait_for(lambda: read_text(log).count('Creating the datasets') == 2, 'the second attempt to start', 60)
+        text = read_text(log)
+        assert text.index('Epoch 2/300') < text.index('DUE TO JOB REQUEUE') < text.rindex('Creating the datasets')
+        search.send_signal(signal.SIGINT)
+        output = search.communicate(timeout=60)[0]
+        assert '[1/1]' not in output  # requeued is not over: the search went on following it
+        assert 'cancelled num_epochs_300: Slurm job {}'.format(job_id) in output
+    finally:
+        search.kill()
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--gpus', '-1'], '--gpus must be a number of GPUs (1 or more)'),
+    (['--gpus', '0'], '--gpus must be a number of GPUs (1 or more)'),
+    (['--gpus', 'a100:0'], '--gpus must be a number of GPUs (1 or more)'),
+    (['--sbatch', 'account=cs230'], "--sbatch must be an sbatch option such as --sbatch=--constraint=a100, got "
+                                    "'account=cs230'"),
+    (['--account', 'cs 230'], '--account must be an account name'),
+    (['--qos', ''], '--qos must be a QOS name'),
+    (['--signal', '0'], '--signal must be a number of seconds'),
+    (['--time', '5', '--signal', '300'], '--signal (300 s before the time limit) must be shorter than the time '
+                                         'limit 5 (300 s)'),
+    (['--retries', '-1'], '--retries must be a number of resubmissions (0 or more)'),
+    (['--max_queued', '0'], '--max_queued must be a number of jobs (1 or more)'),
+    (['--setup', ''], '--setup must be one shell line'),
+])
+def test_slurm_options_are_checked_before_anything_is_submitted(cluster, tmp_path, data_dir, args, message):
+    # Defect 9 (and the new options): refused in one line, before any folder or job is made.
+    make_parent(tmp_path / 'checked', {'learning_rate': [0.1]})
+    result = script(cluster, 'search_hyperparams.py', '--parent_dir', 'checked', '--data_dir', data_dir,
+                    '--launcher', 'slurm', *args, cwd=tmp_path, check=False)
+    assert result.returncode == 2 and result.stderr.count('\n') == 1, result.stderr
+    assert result.stderr.startswith('Error: ' + message), result.stderr
+    assert sorted(os.listdir(str(tmp_path / 'checked'))) == ['params.json', 'search.json']
+
+
+def test_time_limit_judged_by_the_folder_and_the_advice_is_to_run_the_search_again(cluster, tmp_path, data_dir):
+    # Defect 7: a job that saved its last epoch but that Slurm then ended at its time limit (TIMEOUT) trained.
+    # Defect 5: one that did not is told to run the search again with a longer --time, not train.py by hand.
+    make_parent(tmp_path / 'limit', {'num_epochs': [2, 300], 'slurm': {'time': '1'}})
+    search = start(cluster, 'limit', data_dir, cwd=tmp_path)
+    try:
+        lines = read_until(search, lambda lines: len(lines) >= 3)
+        done_id, timeout_id = submitted_ids(lines)
+        metrics = tmp_path / 'limit' / 'num_epochs_2' / 'metrics_eval_last_weights.json'
+        # The moment its last epoch is saved, train.py is stopped (SIGSTOP): the time limit ends the job.
+        wait_for(lambda: '"epoch": 2' in read_text(metrics), 'the last epoch', 90, every=0.005)
+        pids = train_processes('limit/num_epochs_2')
+        assert pids
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        output = ''.join(lines) + search.communicate(timeout=240)[0]
+        assert search.returncode == 1, output
+        assert squeue_states(cluster, [done_id, timeout_id]) == {done_id: 'TIMEOUT', timeout_id: 'TIMEOUT'}
+        assert re.search(r'^\[\d/2\] num_epochs_2: Slurm job {} TIMEOUT, but it had saved its last epoch after '
+                         r'1m\d\ds, best dev accuracy \d\.\d{{4}} \(log: .*\)$'.format(done_id), output,
+                         re.MULTILINE), output
+        assert re.search(r'^\[\d/2\] num_epochs_300: Slurm job {} TIMEOUT.* after 1m\d\ds: epoch \d+ of 300 saved: run '
+                         r'the search again with a longer --time to go on from there \(log: .*\)$'.format(timeout_id),
+                         output, re.MULTILINE), output
+        assert 'Search in limit: 2 job(s): 1 trained, 1 failed.' in output
+        assert 'train.py' not in output
+    finally:
+        search.kill()
+
+
+def test_signal_before_the_time_limit_then_retries_resume_from_the_last_epoch(cluster, tmp_path, data_dir):
+    # SIGTERM 45 s before the 2-minute limit (Slurm sends it 0 to 30 s earlier still): train.py saves and
+    # stops; the job is resubmitted (--retries 1) and goes on from its last saved epoch.
+    make_parent(tmp_path / 'warned', {'num_epochs': [300]})
+    search = start(cluster, 'warned', data_dir, '--time', '2', '--signal', '45', '--retries', '1', cwd=tmp_path)
+    try:
+        lines = read_until(search, lambda lines: any(line.startswith('resubmitted') for line in lines), timeout=180)
+        [first] = submitted_ids(lines)
+        match = re.match(r'^resubmitted num_epochs_300 as Slurm job (\d+) \(attempt 2 of 2\): Slurm job {} stopped '
+                         r'before its time limit after (?:\d+m)?\d+s \(epoch (\d+) of 300 saved\)\n$'.format(first),
+                         next(line for line in lines if line.startswith('resubmitted')))
+        assert match, ''.join(lines)
+        second, saved = match.group(1), int(match.group(2))
+        # Slurm may warn this attempt any time from 15 s on: a longer limit keeps it from doing so before the
+        # test cancels it.
+        subprocess.run(['scontrol', 'update', 'jobid=' + second, 'timelimit=10'], env=cluster.env, check=True)
+        assert squeue_states(cluster, [first]) == {first: 'FAILED'}  # exit status 143: it stopped itself
+        folder = tmp_path / 'warned' / 'num_epochs_300'
+        assert 'Stopped by SIGTERM: the last finished epoch is {} '.format(saved) in read_text(
+            folder / 'slurm-{}.out'.format(first))
+        restored = 'Restoring parameters from {}'.format(os.path.join('warned', 'num_epochs_300', 'last_weights',
+                                                                       'after-epoch-{}'.format(saved)))
+        wait_for(lambda: restored in read_text(folder / 'slurm-{}.out'.format(second)), 'the second attempt to resume')
+
+        # Cancelled from outside (defect 5): the advice is the search again, not train.py by hand.
+        subprocess.run(['scancel', second], env=cluster.env, check=True)
+        output = ''.join(lines) + search.communicate(timeout=60)[0]
+        assert search.returncode == 1, output
+        assert re.search(r'^\[1/1\] num_epochs_300: Slurm job {} CANCELLED.* after \d+s: stopped from outside the '
+                         r'search \(epoch \d+ of 300 saved\): run the search again to go on from there \(log: '
+                         r'.*\)$'.format(second), output, re.MULTILINE), output
+        assert 'train.py' not in output
+    finally:
+        search.kill()
