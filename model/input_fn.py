@@ -1,5 +1,7 @@
 """Create the input data pipeline using `tf.data`"""
+import logging
 import os
+from collections import namedtuple
 
 from model.image_resize import resize_like_build_dataset
 from model.params import SEED
@@ -25,7 +27,16 @@ def _parse_function(filename, label, size):
 
 def decode_and_resize(image_string, size):
     """The steps of _parse_function after reading the file; predict mode shares them (see decode_new_image)."""
-    image = tf.image.decode_image(image_string, channels=3, expand_animations=False)
+    return to_float_and_resize(decode(image_string), size)
+
+
+def decode(image_string):
+    """The encoded image as decoded, 3 channels of uint8: what the uint8 image cache keeps."""
+    return tf.image.decode_image(image_string, channels=3, expand_animations=False)
+
+
+def to_float_and_resize(image, size):
+    """The rest of decode_and_resize, from the decoded uint8 image."""
     # This will convert to float values in [0, 1]
     image = tf.image.convert_image_dtype(image, tf.float32)
     resized_image = tf.image.resize_images(image, [size, size])
@@ -78,8 +89,120 @@ def _fixed_settings(dataset):
     return dataset.with_options(options)
 
 
-def _decoded_once(dataset, parse_fn, num_samples, params):
-    """Every image of `dataset` decoded, as one (images, labels) pair of tensors, decoded in the first epoch only.
+# --- The image cache: in which form, and whether it fits ----------------------------------------------
+
+# Unless params.json sets cache_budget_mb, the decoded images of a split may take this share of
+# the memory available when the graph is built (MemAvailable in /proc/meminfo)...
+SHARE_OF_AVAILABLE = 0.5
+# ...or, where only the machine's total memory is known (no /proc/meminfo), this share of it...
+SHARE_OF_TOTAL = 0.25
+# ...or, where neither is known, this many MB.
+FALLBACK_BUDGET_MB = 1024
+# The first epoch gathers the decoded images into one tensor: for a moment they are in memory twice.
+PEAK_COPIES = 2
+MB = 1024 * 1024
+
+# How a split's decoded images are kept: `dtype` 'uint8' (as decoded, each converted and resized
+# every epoch) or 'float32' (as _parse_function gives them); `side` as 'WxH'; `num_bytes` of all.
+Cache = namedtuple('Cache', 'dtype side num_bytes')
+
+
+def image_sizes(filenames):
+    """The (width, height) of the images, from their headers (Pillow reads no pixels): a set.
+
+    It stops at the second size found. A file Pillow cannot read counts as a size of its own,
+    None: TensorFlow's decoding says what is wrong with it (see model/image_check.py).
+    """
+    import warnings
+    from PIL import Image
+    sizes = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # a big photo is no threat here
+        for filename in filenames:
+            try:
+                with Image.open(filename) as image:
+                    sizes.add(image.size)
+            except (OSError, ValueError, Image.DecompressionBombError):
+                sizes.add(None)
+            if len(sizes) > 1:
+                break
+    return sizes
+
+
+def available_memory():
+    """(bytes, what they are): the memory available now, or else the machine's total; (None, None) if unknown."""
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024, 'available'  # the file counts in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE'), 'total'
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or not these names
+        return None, None
+
+
+def cache_budget(params):
+    """(bytes the decoded images of one split may take, where that figure comes from)."""
+    if params.cache_budget_mb is not None:
+        return params.cache_budget_mb * MB, 'cache_budget_mb in params.json'
+    memory, kind = available_memory()
+    if memory is None:
+        return FALLBACK_BUDGET_MB * MB, 'a fixed {} MB: the free memory is unknown here'.format(FALLBACK_BUDGET_MB)
+    share = SHARE_OF_AVAILABLE if kind == 'available' else SHARE_OF_TOTAL
+    return share * memory, '{:.0%} of the {} MB {}; set cache_budget_mb in params.json to change it'.format(
+        share, _mb(memory), 'available' if kind == 'available' else 'of memory in all')
+
+
+def smallest_exact_cache(filenames, size):
+    """The Cache of the smallest form that gives exactly the pixels of _parse_function, and why that form.
+
+    uint8 as decoded needs every image to have the same size (one tensor holds them all); it
+    takes 3 bytes a pixel at that size, float32 takes 12 at size x size (after the resize).
+    """
+    float32 = Cache('float32', '{0}x{0}'.format(size), len(filenames) * size * size * 3 * 4)
+    sizes = image_sizes(filenames)
+    if len(sizes) != 1 or None in sizes:
+        known = sorted('{}x{}'.format(*wh) for wh in sizes if wh is not None)
+        return float32, 'the images are not all the same size: {}'.format(
+            ' and '.join(known + (['an unreadable one'] if None in sizes else [])))
+    (width, height), = sizes
+    uint8 = Cache('uint8', '{}x{}'.format(width, height), len(filenames) * width * height * 3)
+    if uint8.num_bytes <= float32.num_bytes:
+        return uint8, 'as decoded'
+    return float32, 'smaller than uint8 at {}'.format(uint8.side)
+
+
+def choose_cache(filenames, params, what):
+    """The Cache to keep the decoded images of `filenames` in, or None to read the files every epoch.
+
+    Logs one line saying which and why, with the figures. `what` names the images in it.
+    """
+    if not params.cache_images:
+        logging.info("%s: read from the files every epoch (cache_images is false in params.json)", what)
+        return None
+    cache, why = smallest_exact_cache(filenames, params.image_size)
+    budget, budget_source = cache_budget(params)
+    figures = "{} images as {} {} ({}): {} MB, {} MB at the peak of the first epoch".format(
+        len(filenames), cache.dtype, cache.side, why, _mb(cache.num_bytes), _mb(PEAK_COPIES * cache.num_bytes))
+    if PEAK_COPIES * cache.num_bytes <= budget:
+        logging.info("%s: decoded once, then kept in memory: %s, within the cache budget of %s MB (%s)",
+                     what, figures, _mb(budget), budget_source)
+        return cache
+    logging.info("%s: read from the files every epoch, since %s would pass the cache budget of %s MB (%s)",
+                 what, figures, _mb(budget), budget_source)
+    return None
+
+
+def _mb(num_bytes):
+    megabytes = num_bytes / MB
+    return '{:.1f}'.format(megabytes) if megabytes < 10 else '{:,.0f}'.format(megabytes)
+
+
+def _decoded_once(dataset, decode_fn, num_samples, params):
+    """Every image of `dataset` decoded by `decode_fn`, as one tensor, decoded in the first epoch only.
 
     A one-shot iterator is made once per Session and keeps its dataset, so the cache()
     in it lasts: each later run of iterator_init_op reads the images from memory. (A
@@ -87,7 +210,7 @@ def _decoded_once(dataset, parse_fn, num_samples, params):
     dataset, its cache included.)
     """
     decoded = (dataset
-               .map(parse_fn, num_parallel_calls=params.num_parallel_calls)
+               .map(decode_fn, num_parallel_calls=params.num_parallel_calls)
                .batch(num_samples)  # the whole set as one element
                .cache()
                .repeat()
@@ -118,21 +241,32 @@ def input_fn(is_training, filenames, labels, params):
     # We don't repeat for multiple epochs because we always train and evaluate for one epoch
     parse_fn = lambda f, l: _parse_function(f, l, params.image_size)
     dataset = tf.data.Dataset.from_tensor_slices((tf.constant(file_bytes(filenames)), tf.constant(labels)))
-    if params.cache_images:
-        # Decoded in the first epoch only, then served from memory (see _decoded_once).
-        dataset = tf.data.Dataset.from_tensor_slices(_decoded_once(dataset, parse_fn, num_samples, params))
+    cache = choose_cache(filenames, params, 'Training images' if is_training else 'Evaluation images')
+    if cache is not None:
+        # Decoded in the first epoch only, then served from memory (see _decoded_once). The
+        # pipeline below goes through the numbers of the images, and each is looked up in the
+        # cache: a shuffle buffer of images would hold a second copy of the whole set.
+        if cache.dtype == 'uint8':  # the rest of _parse_function is done every epoch
+            decode_fn = lambda f, l: decode(tf.read_file(f))
+            finish = lambda image: to_float_and_resize(image, params.image_size)
+        else:
+            decode_fn = lambda f, l: parse_fn(f, l)[0]
+            finish = lambda image: image
+        images = _decoded_once(dataset, decode_fn, num_samples, params)
+        cached_labels = tf.constant(labels)
+        parse_fn = lambda index: (finish(tf.gather(images, index)), tf.gather(cached_labels, index))
+        dataset = tf.data.Dataset.range(num_samples)
 
     if is_training:
         # Every run of iterator_init_op rebuilds the dataset: seeding the shuffle with
         # the global step gives each epoch a new order, the same on every run, and the
         # right one when training resumes from a checkpoint. The order depends on the
-        # seed only, not on the elements: with or without cache_images it is the same.
+        # seed only, not on the elements: file names, or numbers in the cache, it is the same.
         epoch_seed = SEED + tf.cast(tf.train.get_or_create_global_step(), tf.int64)
         dataset = dataset.shuffle(num_samples, seed=epoch_seed)  # whole dataset into the buffer ensures good shuffling
 
-    if not params.cache_images:
-        # Decoding after the shuffle keeps file names, not images, in the shuffle buffer.
-        dataset = dataset.map(parse_fn, num_parallel_calls=params.num_parallel_calls)
+    # After the shuffle: the shuffle buffer keeps file names (or numbers), not images.
+    dataset = dataset.map(parse_fn, num_parallel_calls=params.num_parallel_calls)
 
     if is_training:
         train_fn = lambda index, example: train_preprocess(
