@@ -215,7 +215,15 @@ def _decoded_once(dataset, decode_fn, num_samples, params):
                .cache()
                .repeat()
                .prefetch(1))  # asks for the next element at once: the cache sees the end and is complete
-    return tf.data.make_one_shot_iterator(_fixed_settings(decoded)).get_next()
+    # A one-shot iterator takes an operation seed from the graph's count (for random ops in its
+    # dataset: there are none). input_fn has taken one on every path (see there): not a second.
+    graph = tf.get_default_graph()
+    graph_seed, graph.seed = graph.seed, None
+    try:
+        iterator = tf.data.make_one_shot_iterator(_fixed_settings(decoded))
+    finally:
+        graph.seed = graph_seed
+    return iterator.get_next()
 
 
 def input_fn(is_training, filenames, labels, params):
@@ -236,6 +244,12 @@ def input_fn(is_training, filenames, labels, params):
     """
     num_samples = len(filenames)
     assert len(filenames) == len(labels), "Filenames and labels should have same length"
+    # With a graph seed, a random op made without its own seed gets the next number of a count
+    # the graph keeps, and the model's initial weights are made after the input pipelines. A
+    # one-shot iterator takes a number too: input_fn takes exactly one on every path (the
+    # cache's iterator none, see _decoded_once), so the weights, and the metrics, are the same
+    # whether the images are cached or read from the files.
+    tf.get_seed(None)
 
     # Create a Dataset serving batches of images and labels
     # We don't repeat for multiple epochs because we always train and evaluate for one epoch
