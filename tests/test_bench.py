@@ -6,7 +6,8 @@ from conftest import run
 pytestmark = pytest.mark.slow
 
 FIGURES = ('keras_ratio', 'pipeline_overhead', 'peak_fraction', 'build_speedup',
-           'first_step_s', 'train_wall_s', 'train_peak_mb')
+           'first_step_s', 'train_wall_s', 'train_peak_mb',
+           'scale_time_per_image_10x', 'scale_time_per_image_50x', 'scale_peak_mb_50x')
 
 
 def test_quick_benchmark_prints_every_figure():

@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import drain
 from model import input_fn as input_module
-from model.input_fn import MB, PEAK_COPIES, choose_cache, input_fn
+from model.input_fn import MB, PEAK_FACTOR, choose_cache, input_fn
 from model.image_files import list_images
 from model.tf_compat import tf
 
@@ -97,7 +97,7 @@ def test_images_of_other_sizes_are_cached_as_float32_with_the_same_batches(data_
 def test_the_budget_counts_the_peak_of_the_smallest_form(params, data_dir, caplog):
     filenames, _ = list_images(os.path.join(data_dir, 'train_signs'), 6)
     params.image_size = 64
-    peak = PEAK_COPIES * len(filenames) * 64 * 64 * 3
+    peak = PEAK_FACTOR * len(filenames) * 64 * 64 * 3
     caplog.set_level(logging.INFO)
     params.cache_budget_mb = peak / MB
     cache = choose_cache(filenames, params, 'Training images')
