@@ -92,7 +92,8 @@ def _fixed_settings(dataset):
 # --- The image cache: in which form, and whether it fits ----------------------------------------------
 
 # Unless params.json sets cache_budget_mb, the decoded images of a split may take this share of
-# the memory available when the graph is built (MemAvailable in /proc/meminfo)...
+# the memory available when the graph is built (MemAvailable in /proc/meminfo, or what the
+# memory limit of a container or Slurm job leaves, if less)...
 SHARE_OF_AVAILABLE = 0.5
 # ...or, where only the machine's total memory is known (no /proc/meminfo), this share of it...
 SHARE_OF_TOTAL = 0.25
@@ -130,31 +131,91 @@ def image_sizes(filenames):
     return sizes
 
 
+# Where the control groups are (the memory limits of a container or of a Slurm job).
+CGROUP_ROOT = '/sys/fs/cgroup'
+# (limit, usage, statistics) files of cgroup v2 and v1, and the page cache the kernel can reclaim.
+CGROUP_FILES = {2: ('memory.max', 'memory.current', 'memory.stat', 'inactive_file'),
+                1: ('memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.stat', 'total_inactive_file')}
+
+
 def available_memory():
-    """(bytes, what they are): the memory available now, or else the machine's total; (None, None) if unknown."""
+    """(bytes, what they are) of the memory this process can still take; (None, None) if unknown.
+
+    The machine's MemAvailable, or what the control group of a container or a Slurm job
+    still allows if that is less; without /proc/meminfo, the machine's total memory.
+    """
+    available = None
     try:
         with open('/proc/meminfo') as f:
             for line in f:
                 if line.startswith('MemAvailable:'):
-                    return int(line.split()[1]) * 1024, 'available'  # the file counts in kB
+                    available = int(line.split()[1]) * 1024  # the file counts in kB
     except (OSError, ValueError, IndexError):
         pass
+    room = cgroup_memory_room()
+    if room is not None and (available is None or room < available):
+        return room, 'left under the memory limit of this job or container'
+    if available is not None:
+        return available, 'available'
     try:
-        return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE'), 'total'
+        return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE'), 'of memory in all'
     except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or not these names
         return None, None
+
+
+def cgroup_memory_room(proc_cgroup='/proc/self/cgroup', root=CGROUP_ROOT):
+    """Bytes the control groups of this process let it grow by (the tightest of them), or None if none has a limit.
+
+    Usage counts without the page cache the kernel can reclaim (inactive_file), as container
+    tools count a working set.
+    """
+    try:
+        with open(proc_cgroup) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    rooms = []
+    for line in lines:
+        hierarchy, controllers, path = (line.split(':', 2) + ['', ''])[:3]
+        if hierarchy == '0' and not controllers:
+            version, base = 2, root
+        elif 'memory' in controllers.split(','):
+            version, base = 1, os.path.join(root, 'memory')
+        else:
+            continue
+        limit_name, usage_name, stat_name, reclaimable = CGROUP_FILES[version]
+        parts = [part for part in path.split('/') if part]
+        for depth in range(len(parts), -1, -1):  # the group, then each group above it
+            folder = os.path.join(base, *parts[:depth])
+            try:
+                with open(os.path.join(folder, limit_name)) as f:
+                    limit = f.read().strip()
+                with open(os.path.join(folder, usage_name)) as f:
+                    usage = int(f.read())
+            except (OSError, ValueError):
+                continue
+            if limit == 'max' or int(limit) >= 2 ** 60:  # no limit (v1 writes a huge number)
+                continue
+            try:
+                with open(os.path.join(folder, stat_name)) as f:
+                    stats = dict(line.split() for line in f if len(line.split()) == 2)
+                usage -= int(stats.get(reclaimable, 0))
+            except (OSError, ValueError):
+                pass
+            rooms.append(max(0, int(limit) - usage))
+    return min(rooms) if rooms else None
 
 
 def cache_budget(params):
     """(bytes the decoded images of one split may take, where that figure comes from)."""
     if params.cache_budget_mb is not None:
         return params.cache_budget_mb * MB, 'cache_budget_mb in params.json'
-    memory, kind = available_memory()
+    memory, what = available_memory()
     if memory is None:
         return FALLBACK_BUDGET_MB * MB, 'a fixed {} MB: the free memory is unknown here'.format(FALLBACK_BUDGET_MB)
-    share = SHARE_OF_AVAILABLE if kind == 'available' else SHARE_OF_TOTAL
+    share = SHARE_OF_TOTAL if what == 'of memory in all' else SHARE_OF_AVAILABLE
     return share * memory, '{:.0%} of the {} MB {}; set cache_budget_mb in params.json to change it'.format(
-        share, _mb(memory), 'available' if kind == 'available' else 'of memory in all')
+        share, _mb(memory), what)
 
 
 def smallest_exact_cache(filenames, size):
@@ -212,7 +273,7 @@ def _decoded_once(dataset, decode_fn, num_samples, params):
     """
     decoded = (dataset
                .map(decode_fn, num_parallel_calls=params.num_parallel_calls)
-               .batch(num_samples)  # the whole set as one element
+               .batch(num_samples)  # the whole set as one element (tf.data fuses map and batch: no second copy)
                .cache()
                .repeat()
                .prefetch(1))  # asks for the next element at once: the cache sees the end and is complete

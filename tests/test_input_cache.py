@@ -115,16 +115,18 @@ def test_default_budget_is_a_share_of_the_memory(params, monkeypatch):
     params.cache_budget_mb = None
     monkeypatch.setattr(input_module, 'available_memory', lambda: (8000 * MB, 'available'))
     assert input_module.cache_budget(params)[0] == 4000 * MB
-    monkeypatch.setattr(input_module, 'available_memory', lambda: (8000 * MB, 'total'))
-    assert input_module.cache_budget(params)[0] == 2000 * MB
+    monkeypatch.setattr(input_module, 'available_memory', lambda: (8000 * MB, 'of memory in all'))
+    assert input_module.cache_budget(params) == (2000 * MB, '25% of the 8,000 MB of memory in all; set '
+                                                              'cache_budget_mb in params.json to change it')
     monkeypatch.setattr(input_module, 'available_memory', lambda: (None, None))
     assert input_module.cache_budget(params)[0] == input_module.FALLBACK_BUDGET_MB * MB
 
 
 def test_available_memory_reads_meminfo_or_falls_back(monkeypatch):
-    memory, kind = input_module.available_memory()
+    monkeypatch.setattr(input_module, 'cgroup_memory_room', lambda: None)
+    memory, what = input_module.available_memory()
     if os.path.isfile('/proc/meminfo'):
-        assert kind == 'available' and 0 < memory
+        assert what == 'available' and 0 < memory
     real_open = open
 
     def no_meminfo(path, *args, **kwargs):
@@ -132,9 +134,42 @@ def test_available_memory_reads_meminfo_or_falls_back(monkeypatch):
             raise FileNotFoundError(path)
         return real_open(path, *args, **kwargs)
     monkeypatch.setattr('builtins.open', no_meminfo)
-    memory, kind = input_module.available_memory()
+    memory, what = input_module.available_memory()
     if hasattr(os, 'sysconf'):
-        assert kind == 'total' and memory == os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+        assert what == 'of memory in all' and memory == os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    monkeypatch.setattr(input_module, 'cgroup_memory_room', lambda: 3000 * MB)
+    assert input_module.available_memory() == (3000 * MB, 'left under the memory limit of this job or container')
+
+
+def write_files(folder, files):
+    for name, text in files.items():
+        os.makedirs(os.path.dirname(os.path.join(folder, name)), exist_ok=True)
+        with open(os.path.join(folder, name), 'w') as f:
+            f.write(text)
+
+
+def test_the_memory_limit_of_a_job_or_container_counts(tmp_path):
+    """The tightest limit from the process's group up; reclaimable page cache does not count as used."""
+    write_files(str(tmp_path), {
+        # cgroup v2 (a Slurm job): the limit is on the job, the process is in a step below it.
+        'proc_v2': '0::/slurm/job_7/step_0\n',
+        'v2/slurm/memory.max': 'max\n', 'v2/slurm/memory.current': '9000000000\n',
+        'v2/slurm/job_7/memory.max': '4000000000\n', 'v2/slurm/job_7/memory.current': '1500000000\n',
+        'v2/slurm/job_7/memory.stat': 'anon 1000000000\ninactive_file 500000000\n',
+        'v2/slurm/job_7/step_0/memory.max': 'max\n', 'v2/slurm/job_7/step_0/memory.current': '1000\n',
+        # cgroup v1 (a container): no limit is a huge number.
+        'proc_v1': '5:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n0::/\n',
+        'v1/memory/memory.limit_in_bytes': '9223372036854771712\n', 'v1/memory/memory.usage_in_bytes': '5\n',
+        'v1/memory/docker/abc/memory.limit_in_bytes': '2000000000\n',
+        'v1/memory/docker/abc/memory.usage_in_bytes': '500000000\n',
+        # no limit anywhere
+        'proc_none': '4:memory:/\n',
+    })
+    room = input_module.cgroup_memory_room
+    assert room(str(tmp_path / 'proc_v2'), str(tmp_path / 'v2')) == 4000000000 - (1500000000 - 500000000)
+    assert room(str(tmp_path / 'proc_v1'), str(tmp_path / 'v1')) == 1500000000
+    assert room(str(tmp_path / 'proc_none'), str(tmp_path / 'v1')) is None
+    assert room(str(tmp_path / 'missing'), str(tmp_path / 'v1')) is None
 
 
 def test_cache_outlives_iterator_init_op_but_not_the_session(data_dir, params, tmp_path):
