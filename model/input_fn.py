@@ -250,11 +250,11 @@ def choose_cache(filenames, params, what):
     figures = "{} images as {} {} ({}): {} MB, up to {} MB while the first epoch decodes them".format(
         len(filenames), cache.dtype, cache.side, why, _mb(cache.num_bytes), _mb(PEAK_FACTOR * cache.num_bytes))
     if PEAK_FACTOR * cache.num_bytes <= budget:
-        logging.info("%s: decoded once, then kept in memory: %s, within the cache budget of %s MB (%s)",
-                     what, figures, _mb(budget), budget_source)
+        logging.info("%s: decoded once, then kept in memory, within the cache budget of %s MB (%s): %s",
+                     what, _mb(budget), budget_source, figures)
         return cache
-    logging.info("%s: read from the files every epoch, since %s would pass the cache budget of %s MB (%s)",
-                 what, figures, _mb(budget), budget_source)
+    logging.info("%s: read from the files every epoch, as in memory they would pass the cache budget of %s MB "
+                 "(%s): %s", what, _mb(budget), budget_source, figures)
     return None
 
 

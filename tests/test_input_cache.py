@@ -105,8 +105,11 @@ def test_the_budget_counts_the_peak_of_the_smallest_form(params, data_dir, caplo
     assert 'within the cache budget of' in caplog.text and 'cache_budget_mb in params.json' in caplog.text
     params.cache_budget_mb = peak / MB * 0.999
     assert choose_cache(filenames, params, 'Training images') is None
-    assert caplog.records[-1].getMessage().startswith(
-        'Training images: read from the files every epoch, since {} images as uint8 64x64'.format(len(filenames)))
+    assert caplog.records[-1].getMessage() == (
+        'Training images: read from the files every epoch, as in memory they would pass the cache budget of {} MB '
+        '(cache_budget_mb in params.json): {} images as uint8 64x64 (as decoded): {} MB, up to {} MB while the '
+        'first epoch decodes them'.format(input_module._mb(peak * 0.999), len(filenames),
+                                           input_module._mb(peak / PEAK_FACTOR), input_module._mb(peak)))
     params.cache_budget_mb = 0
     assert choose_cache(filenames, params, 'Training images') is None
 
