@@ -41,7 +41,8 @@ parser = argparse.ArgumentParser()
 parser.add_argument('--data_dir', required=True, help="A built dataset (train_signs/ and dev_signs/)")
 parser.add_argument('--params', required=True, help="The params.json of the model")
 parser.add_argument('--epochs', type=int, default=1, help="Epochs to run, each followed by a dev evaluation")
-parser.add_argument('--warmup_steps', type=int, default=3, help="Steps on random images before the first epoch")
+parser.add_argument('--warmup_steps', type=int, default=20,
+                    help="Steps on random images before the first epoch (3 left the first epoch twice as slow)")
 
 
 def peak_mb():
