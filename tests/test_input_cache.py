@@ -94,6 +94,33 @@ def test_images_of_other_sizes_are_cached_as_float32_with_the_same_batches(data_
     assert_same_epochs(cached, epochs_of_batches(filenames, labels, params, True, steps=[0, 1]))
 
 
+def test_sizes_read_from_the_headers_are_pillows(tmp_path):
+    """PNG and JPEG (baseline, progressive, grayscale, CMYK, a big EXIF block), a GIF, a broken file."""
+    rng = np.random.RandomState(0)
+    pixels = lambda height, width: rng.randint(0, 256, (height, width, 3), np.uint8)
+    exif = Image.Exif()
+    exif[0x010e] = 'x' * 5000  # an image description: the frame header comes after 5 KB
+    files = {
+        'rgb.jpg': (Image.fromarray(pixels(60, 80)), {}),
+        'progressive.jpg': (Image.fromarray(pixels(100, 50)).convert('L'), {'progressive': True}),
+        'cmyk.jpg': (Image.fromarray(pixels(5, 7)).convert('CMYK'), {}),
+        'exif.jpg': (Image.fromarray(pixels(40, 90)), {'exif': exif}),
+        'gray.png': (Image.fromarray(pixels(20, 30)).convert('L'), {}),
+        'palette.png': (Image.fromarray(pixels(333, 17)).convert('P'), {}),
+        'rgba.png': (Image.fromarray(pixels(9, 11)).convert('RGBA'), {}),
+        'gif.png': (Image.fromarray(pixels(12, 13)), {'format': 'GIF'}),  # a GIF named .png: Pillow's turn
+    }
+    for name, (image, options) in files.items():
+        image.save(str(tmp_path / name), **options)
+    (tmp_path / 'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0\x00')
+    for name in files:
+        with Image.open(str(tmp_path / name)) as image:
+            assert input_module.header_size(str(tmp_path / name)) == image.size, name
+    assert input_module.header_size(str(tmp_path / 'broken.jpg')) is None
+    assert input_module.image_sizes([str(tmp_path / name) for name in ('rgb.jpg', 'broken.jpg', 'gray.png')]) == {
+        (80, 60), None}
+
+
 def test_the_budget_counts_the_peak_of_the_smallest_form(params, data_dir, caplog):
     filenames, _ = list_images(os.path.join(data_dir, 'train_signs'), 6)
     params.image_size = 64
