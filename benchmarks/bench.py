@@ -22,6 +22,11 @@ What it measures (see benchmarks/README.md for the figures and what limits them)
    ner_padding_fraction, the share of padded positions in the training batches (bucketing
    by length is what keeps it low); ner_memory_growth_mb, peak memory after the last
    timed epoch minus after the first (training must not grow it).
+7. scale_time_per_image_10x, scale_time_per_image_50x, scale_peak_mb_50x: the training set
+   (and dev set) with every image 10 and 50 times (hard links), one epoch each as train.py
+   runs it (scale_worker.py): seconds per training image over those of the set itself, and
+   the peak resident memory at 50x. The set itself also runs a few epochs with its images
+   cached and a few read from the files: the memory after the first epoch and after the last.
 
 Every worker runs in its own process, started from here; this script imports no TensorFlow.
 """
@@ -45,6 +50,7 @@ FIGURES = ('keras_ratio', 'pipeline_overhead', 'peak_fraction', 'build_speedup',
            'first_step_s', 'train_wall_s', 'train_peak_mb',
            'ner_keras_ratio', 'ner_tokens_per_s', 'ner_padding_fraction', 'ner_memory_growth_mb')
 BASE_NER_PARAMS = os.path.join(ROOT, 'experiments', 'ner', 'base_model', 'params.json')
+SCALE_FIGURES = ('scale_time_per_image_10x', 'scale_time_per_image_50x', 'scale_peak_mb_50x')
 
 parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 parser.add_argument('--quick', action='store_true',
@@ -53,6 +59,8 @@ parser.add_argument('--work_dir', default=None,
                     help="Keep data, photos and the trained model here (default: a temporary folder, deleted)")
 parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                     help="Change a param of the base model for the epoch timings, e.g. --set xla_jit=true")
+parser.add_argument('--scale_only', action='store_true',
+                    help="Only the scaling run (part 6): about 5 minutes on 2 cores, 20 s with --quick")
 
 
 def sizes(quick):
@@ -211,15 +219,18 @@ def main(args):
     print("Machine: {nproc} cores, {cpu}, Python {python}".format(**machine()))
     print("Load average (1 min) at start: {:.2f}".format(load()))
     try:
-        results = measure(work_dir, size, parse_changes(args.set), args.quick)
+        results = None if args.scale_only else measure(work_dir, size, parse_changes(args.set), args.quick)
+        scale_results = measure_scaling(work_dir, size, parse_changes(args.set), args.quick)
     finally:
         if own_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
-    figures = report(results, args.set)
+    figures = {} if args.scale_only else report(results, args.set)
+    figures.update(report_scaling(scale_results))
     print("Load average (1 min) at end: {:.2f}".format(load()))
     print()
-    for name in FIGURES:
-        print("{}: {:.3f}".format(name, figures[name]))
+    for name in FIGURES + SCALE_FIGURES:
+        if name in figures:
+            print("{}: {:.3f}".format(name, figures[name]))
 
 
 def measure(work_dir, size, changes, quick):
@@ -306,6 +317,103 @@ def report(results, settings):
         'first_step_s': results['first_step_s'],
         'train_wall_s': results['train_wall_s'],
         'train_peak_mb': results['train_peak_mb'],
+    }
+
+
+# --- 6. Scaling: the same set 1, 10 and 50 times over -----------------------------------------------
+
+SCALE_FACTORS = (1, 10, 50)
+
+
+def scale_sizes(quick):
+    """How many of the built set's train and dev images make the set of 1x (None: all); epochs of the memory runs."""
+    if quick:
+        return dict(train=32, dev=8, memory_epochs=2)
+    return dict(train=None, dev=None, memory_epochs=5)
+
+
+def link_or_copy(source, target):
+    try:
+        os.link(source, target)
+    except OSError:  # no hard links on this file system (or across devices)
+        shutil.copyfile(source, target)
+
+
+def multiplied_set(data_dir, work_dir, factor, scale):
+    """data_dir's train and dev splits with each of their images `factor` times, under new names."""
+    target_dir = os.path.join(work_dir, 'scale_{}x'.format(factor))
+    shutil.rmtree(target_dir, ignore_errors=True)
+    for split, count in (('train_signs', scale['train']), ('dev_signs', scale['dev'])):
+        source = os.path.join(data_dir, split)
+        names = sorted(name for name in os.listdir(source) if not name.startswith('.'))[:count]
+        os.makedirs(os.path.join(target_dir, split))
+        for copy in range(factor):
+            for name in names:
+                stem, extension = os.path.splitext(name)  # the label stays the name's first character
+                link_or_copy(os.path.join(source, name),
+                             os.path.join(target_dir, split, '{}_x{}{}'.format(stem, copy, extension)))
+    return target_dir
+
+
+def measure_scaling(work_dir, size, changes, quick):
+    """The scaling runs, one process each: {'1x', '10x', '50x', 'streamed_1x'}: what scale_worker.py measured.
+
+    The set of 1x runs several epochs twice, with the images cached (or not, as the budget
+    decides) and read from the files (cache_images false); its first epoch is the time of 1x.
+    """
+    scale = scale_sizes(quick)
+    data_dir = build_data(work_dir, size['num_train'], size['num_test'])
+    params_path = write_params(os.path.join(work_dir, 'scale', 'params.json'), changes)
+    streamed_path = write_params(os.path.join(work_dir, 'scale_streamed', 'params.json'),
+                                 dict(changes, cache_images=False))
+    results = {}
+    for factor in SCALE_FACTORS:
+        scaled_dir = multiplied_set(data_dir, work_dir, factor, scale)
+        epochs = scale['memory_epochs'] if factor == 1 else 1
+        results['{}x'.format(factor)] = run_worker('scale_worker.py', '--data_dir', scaled_dir,
+                                                   '--params', params_path, '--epochs', str(epochs))
+        if factor == 1:
+            results['streamed_1x'] = run_worker('scale_worker.py', '--data_dir', scaled_dir,
+                                                '--params', streamed_path, '--epochs', str(epochs))
+        shutil.rmtree(scaled_dir)
+    return results
+
+
+def report_scaling(results):
+    """Print the scaling runs; returns {figure name: value} of SCALE_FIGURES."""
+    def per_image(run):
+        """Seconds per training image: of the one epoch of 10x and 50x; of the median epoch of 1x.
+
+        One epoch of 1x takes seconds, and a busy moment of a shared machine doubles it: the
+        median of its epochs is steadier. Those epochs but the first read the images from
+        memory, which makes 1x a little faster and the ratios a little higher: not in our favour.
+        """
+        return statistics.median(epoch['train_s'] for epoch in run['epochs']) / run['train_size']
+
+    print()
+    print("6. Scaling: one epoch of training (then one of dev evaluation) as train.py runs it, on the set "
+          "itself, 10 and 50 times over")
+    for name in ('{}x'.format(factor) for factor in SCALE_FACTORS):
+        run = results[name]
+        first = run['epochs'][0]
+        print("   {}: {} training images, {:.2f} ms per image ({:.3f} of 1x); first epoch {:.1f} s, dev {:.1f} s; "
+              "graph built in {:.1f} s; peak RSS {:.0f} MB (cache budget {:.0f} MB)".format(
+                  name, run['train_size'], 1000 * per_image(run), per_image(run) / per_image(results['1x']),
+                  first['train_s'], first['eval_s'], run['graph_s'], first['peak_mb'], run['budget_mb']))
+        for line in run['choices']:
+            print("      " + line)
+    for name, label in (('1x', 'cached as the budget decides'), ('streamed_1x', 'read from the files')):
+        epochs = results[name]['epochs']
+        print("   Memory over {} epochs of 1x, {}: peak RSS after epoch 1 {:.0f} MB, after epoch {} {:.0f} MB "
+              "({:+.0f}); resident {} MB (each epoch's end); training epochs {} s".format(
+                  len(epochs), label, epochs[0]['peak_mb'], len(epochs), epochs[-1]['peak_mb'],
+                  epochs[-1]['peak_mb'] - epochs[0]['peak_mb'],
+                  ' '.join('{:.0f}'.format(epoch['current_mb']) for epoch in epochs if epoch['current_mb']),
+                  fmt([epoch['train_s'] for epoch in epochs])))
+    return {
+        'scale_time_per_image_10x': per_image(results['10x']) / per_image(results['1x']),
+        'scale_time_per_image_50x': per_image(results['50x']) / per_image(results['1x']),
+        'scale_peak_mb_50x': results['50x']['epochs'][0]['peak_mb'],
     }
 
 

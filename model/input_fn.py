@@ -1,5 +1,7 @@
 """Create the input data pipeline using `tf.data`"""
+import logging
 import os
+from collections import namedtuple
 
 from model.image_resize import resize_like_build_dataset
 from model.params import SEED
@@ -25,7 +27,16 @@ def _parse_function(filename, label, size):
 
 def decode_and_resize(image_string, size):
     """The steps of _parse_function after reading the file; predict mode shares them (see decode_new_image)."""
-    image = tf.image.decode_image(image_string, channels=3, expand_animations=False)
+    return to_float_and_resize(decode(image_string), size)
+
+
+def decode(image_string):
+    """The encoded image as decoded, 3 channels of uint8: what the uint8 image cache keeps."""
+    return tf.image.decode_image(image_string, channels=3, expand_animations=False)
+
+
+def to_float_and_resize(image, size):
+    """The rest of decode_and_resize, from the decoded uint8 image."""
     # This will convert to float values in [0, 1]
     image = tf.image.convert_image_dtype(image, tf.float32)
     resized_image = tf.image.resize_images(image, [size, size])
@@ -78,8 +89,220 @@ def _fixed_settings(dataset):
     return dataset.with_options(options)
 
 
-def _decoded_once(dataset, parse_fn, num_samples, params):
-    """Every image of `dataset` decoded, as one (images, labels) pair of tensors, decoded in the first epoch only.
+# --- The image cache: in which form, and whether it fits ----------------------------------------------
+
+# Unless params.json sets cache_budget_mb, the decoded images of a split may take this share of
+# the memory available when the graph is built (MemAvailable in /proc/meminfo, or what the
+# memory limit of a container or Slurm job leaves, if less)...
+SHARE_OF_AVAILABLE = 0.5
+# ...or, where only the machine's total memory is known (no /proc/meminfo), this share of it...
+SHARE_OF_TOTAL = 0.25
+# ...or, where neither is known, this many MB.
+FALLBACK_BUDGET_MB = 1024
+# While the first epoch decodes the images into one tensor, the process grows by more than the
+# tensor: by 1.24 to 1.3 times its size when decoding alone, by 1.9 times the two caches in a
+# whole training run on 43,200 + 10,800 images of 64x64 (benchmarks/README.md).
+PEAK_FACTOR = 2
+MB = 1024 * 1024
+
+# How a split's decoded images are kept: `dtype` 'uint8' (as decoded, each converted and resized
+# every epoch) or 'float32' (as _parse_function gives them); `side` as 'WxH'; `num_bytes` of all.
+Cache = namedtuple('Cache', 'dtype side num_bytes')
+
+
+def image_sizes(filenames):
+    """The (width, height) of the images, from their headers (no pixels are read): a set.
+
+    It stops at the second size found. A file whose size cannot be read counts as a size of
+    its own, None: TensorFlow's decoding says what is wrong with it (see model/image_check.py).
+    """
+    sizes = set()
+    for filename in filenames:
+        sizes.add(header_size(filename))
+        if len(sizes) > 1:
+            break
+    return sizes
+
+
+PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+# The JPEG markers that start a frame header (SOF0-3, 5-7, 9-11, 13-15), which holds the size.
+JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def header_size(filename):
+    """(width, height) of a PNG or JPEG file from its first bytes, else as Pillow reads it; None if unreadable.
+
+    About ten times faster than Pillow's open (which also parses the JPEG tables): 40,000
+    files take a few seconds, not half a minute.
+    """
+    try:
+        with open(filename, 'rb') as f:
+            start = f.read(24)
+            if start[:8] == PNG_SIGNATURE and start[12:16] == b'IHDR':
+                return int.from_bytes(start[16:20], 'big'), int.from_bytes(start[20:24], 'big')
+            if start[:2] == b'\xff\xd8':
+                f.seek(2)
+                while True:
+                    segment = f.read(4)  # 0xFF, the marker, the segment's length (2 bytes, counting itself)
+                    if len(segment) < 4 or segment[0] != 0xFF:
+                        break
+                    if segment[1] in JPEG_FRAME_MARKERS:
+                        frame = f.read(5)  # precision, height, width
+                        if len(frame) == 5:
+                            return int.from_bytes(frame[3:5], 'big'), int.from_bytes(frame[1:3], 'big')
+                        break
+                    f.seek(int.from_bytes(segment[2:4], 'big') - 2, 1)
+    except OSError:
+        return None
+    return _pillow_size(filename)
+
+
+def _pillow_size(filename):
+    import warnings
+    from PIL import Image
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # a big photo is no threat here
+        try:
+            with Image.open(filename) as image:
+                return image.size
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return None
+
+
+# Where the control groups are (the memory limits of a container or of a Slurm job).
+CGROUP_ROOT = '/sys/fs/cgroup'
+# (limit, usage, statistics) files of cgroup v2 and v1, and the page cache the kernel can reclaim.
+CGROUP_FILES = {2: ('memory.max', 'memory.current', 'memory.stat', 'inactive_file'),
+                1: ('memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.stat', 'total_inactive_file')}
+
+
+def available_memory():
+    """(bytes, what they are) of the memory this process can still take; (None, None) if unknown.
+
+    The machine's MemAvailable, or what the control group of a container or a Slurm job
+    still allows if that is less; without /proc/meminfo, the machine's total memory.
+    """
+    available = None
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    available = int(line.split()[1]) * 1024  # the file counts in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    room = cgroup_memory_room()
+    if room is not None and (available is None or room < available):
+        return room, 'left under the memory limit of this job or container'
+    if available is not None:
+        return available, 'available'
+    try:
+        return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE'), 'of memory in all'
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or not these names
+        return None, None
+
+
+def cgroup_memory_room(proc_cgroup='/proc/self/cgroup', root=CGROUP_ROOT):
+    """Bytes the control groups of this process let it grow by (the tightest of them), or None if none has a limit.
+
+    Usage counts without the page cache the kernel can reclaim (inactive_file), as container
+    tools count a working set.
+    """
+    try:
+        with open(proc_cgroup) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    rooms = []
+    for line in lines:
+        hierarchy, controllers, path = (line.split(':', 2) + ['', ''])[:3]
+        if hierarchy == '0' and not controllers:
+            version, base = 2, root
+        elif 'memory' in controllers.split(','):
+            version, base = 1, os.path.join(root, 'memory')
+        else:
+            continue
+        limit_name, usage_name, stat_name, reclaimable = CGROUP_FILES[version]
+        parts = [part for part in path.split('/') if part]
+        for depth in range(len(parts), -1, -1):  # the group, then each group above it
+            folder = os.path.join(base, *parts[:depth])
+            try:
+                with open(os.path.join(folder, limit_name)) as f:
+                    limit = f.read().strip()
+                with open(os.path.join(folder, usage_name)) as f:
+                    usage = int(f.read())
+            except (OSError, ValueError):
+                continue
+            if limit == 'max' or int(limit) >= 2 ** 60:  # no limit (v1 writes a huge number)
+                continue
+            try:
+                with open(os.path.join(folder, stat_name)) as f:
+                    stats = dict(line.split() for line in f if len(line.split()) == 2)
+                usage -= int(stats.get(reclaimable, 0))
+            except (OSError, ValueError):
+                pass
+            rooms.append(max(0, int(limit) - usage))
+    return min(rooms) if rooms else None
+
+
+def cache_budget(params):
+    """(bytes the decoded images of one split may take, where that figure comes from)."""
+    if params.cache_budget_mb is not None:
+        return params.cache_budget_mb * MB, 'cache_budget_mb in params.json'
+    memory, what = available_memory()
+    if memory is None:
+        return FALLBACK_BUDGET_MB * MB, 'a fixed {} MB: the free memory is unknown here'.format(FALLBACK_BUDGET_MB)
+    share = SHARE_OF_TOTAL if what == 'of memory in all' else SHARE_OF_AVAILABLE
+    return share * memory, '{:.0%} of the {} MB {}; set cache_budget_mb in params.json to change it'.format(
+        share, _mb(memory), what)
+
+
+def smallest_exact_cache(filenames, size):
+    """The Cache of the smallest form that gives exactly the pixels of _parse_function, and why that form.
+
+    uint8 as decoded needs every image to have the same size (one tensor holds them all); it
+    takes 3 bytes a pixel at that size, float32 takes 12 at size x size (after the resize).
+    """
+    float32 = Cache('float32', '{0}x{0}'.format(size), len(filenames) * size * size * 3 * 4)
+    sizes = image_sizes(filenames)
+    if len(sizes) != 1 or None in sizes:
+        known = sorted('{}x{}'.format(*wh) for wh in sizes if wh is not None)
+        return float32, 'the images are not all the same size: {}'.format(
+            ' and '.join(known + (['an unreadable one'] if None in sizes else [])))
+    (width, height), = sizes
+    uint8 = Cache('uint8', '{}x{}'.format(width, height), len(filenames) * width * height * 3)
+    if uint8.num_bytes <= float32.num_bytes:
+        return uint8, 'as decoded'
+    return float32, 'smaller than uint8 at {}'.format(uint8.side)
+
+
+def choose_cache(filenames, params, what):
+    """The Cache to keep the decoded images of `filenames` in, or None to read the files every epoch.
+
+    Logs one line saying which and why, with the figures. `what` names the images in it.
+    """
+    if not params.cache_images:
+        logging.info("%s: read from the files every epoch (cache_images is false in params.json)", what)
+        return None
+    cache, why = smallest_exact_cache(filenames, params.image_size)
+    budget, budget_source = cache_budget(params)
+    figures = "{} images as {} {} ({}): {} MB, up to {} MB while the first epoch decodes them".format(
+        len(filenames), cache.dtype, cache.side, why, _mb(cache.num_bytes), _mb(PEAK_FACTOR * cache.num_bytes))
+    if PEAK_FACTOR * cache.num_bytes <= budget:
+        logging.info("%s: decoded once, then kept in memory, within the cache budget of %s MB (%s): %s",
+                     what, _mb(budget), budget_source, figures)
+        return cache
+    logging.info("%s: read from the files every epoch, as in memory they would pass the cache budget of %s MB "
+                 "(%s): %s", what, _mb(budget), budget_source, figures)
+    return None
+
+
+def _mb(num_bytes):
+    megabytes = num_bytes / MB
+    return '{:.1f}'.format(megabytes) if megabytes < 10 else '{:,.0f}'.format(megabytes)
+
+
+def _decoded_once(dataset, decode_fn, num_samples, params):
+    """Every image of `dataset` decoded by `decode_fn`, as one tensor, decoded in the first epoch only.
 
     A one-shot iterator is made once per Session and keeps its dataset, so the cache()
     in it lasts: each later run of iterator_init_op reads the images from memory. (A
@@ -87,12 +310,20 @@ def _decoded_once(dataset, parse_fn, num_samples, params):
     dataset, its cache included.)
     """
     decoded = (dataset
-               .map(parse_fn, num_parallel_calls=params.num_parallel_calls)
-               .batch(num_samples)  # the whole set as one element
+               .map(decode_fn, num_parallel_calls=params.num_parallel_calls)
+               .batch(num_samples)  # the whole set as one element (tf.data fuses map and batch: no second copy)
                .cache()
                .repeat()
                .prefetch(1))  # asks for the next element at once: the cache sees the end and is complete
-    return tf.data.make_one_shot_iterator(_fixed_settings(decoded)).get_next()
+    # A one-shot iterator takes an operation seed from the graph's count (for random ops in its
+    # dataset: there are none). input_fn has taken one on every path (see there): not a second.
+    graph = tf.get_default_graph()
+    graph_seed, graph.seed = graph.seed, None
+    try:
+        iterator = tf.data.make_one_shot_iterator(_fixed_settings(decoded))
+    finally:
+        graph.seed = graph_seed
+    return iterator.get_next()
 
 
 def input_fn(is_training, filenames, labels, params):
@@ -113,26 +344,43 @@ def input_fn(is_training, filenames, labels, params):
     """
     num_samples = len(filenames)
     assert len(filenames) == len(labels), "Filenames and labels should have same length"
+    # With a graph seed, a random op made without its own seed gets the next number of a count
+    # the graph keeps, and the model's initial weights are made after the input pipelines. A
+    # one-shot iterator takes a number too: input_fn takes exactly one on every path (the
+    # cache's iterator none, see _decoded_once), so the weights, and the metrics, are the same
+    # whether the images are cached or read from the files.
+    tf.get_seed(None)
 
     # Create a Dataset serving batches of images and labels
     # We don't repeat for multiple epochs because we always train and evaluate for one epoch
     parse_fn = lambda f, l: _parse_function(f, l, params.image_size)
     dataset = tf.data.Dataset.from_tensor_slices((tf.constant(file_bytes(filenames)), tf.constant(labels)))
-    if params.cache_images:
-        # Decoded in the first epoch only, then served from memory (see _decoded_once).
-        dataset = tf.data.Dataset.from_tensor_slices(_decoded_once(dataset, parse_fn, num_samples, params))
+    cache = choose_cache(filenames, params, 'Training images' if is_training else 'Evaluation images')
+    if cache is not None:
+        # Decoded in the first epoch only, then served from memory (see _decoded_once). The
+        # pipeline below goes through the numbers of the images, and each is looked up in the
+        # cache: a shuffle buffer of images would hold a second copy of the whole set.
+        if cache.dtype == 'uint8':  # the rest of _parse_function is done every epoch
+            decode_fn = lambda f, l: decode(tf.read_file(f))
+            finish = lambda image: to_float_and_resize(image, params.image_size)
+        else:
+            decode_fn = lambda f, l: parse_fn(f, l)[0]
+            finish = lambda image: image
+        images = _decoded_once(dataset, decode_fn, num_samples, params)
+        cached_labels = tf.constant(labels)
+        parse_fn = lambda index: (finish(tf.gather(images, index)), tf.gather(cached_labels, index))
+        dataset = tf.data.Dataset.range(num_samples)
 
     if is_training:
         # Every run of iterator_init_op rebuilds the dataset: seeding the shuffle with
         # the global step gives each epoch a new order, the same on every run, and the
         # right one when training resumes from a checkpoint. The order depends on the
-        # seed only, not on the elements: with or without cache_images it is the same.
+        # seed only, not on the elements: file names, or numbers in the cache, it is the same.
         epoch_seed = SEED + tf.cast(tf.train.get_or_create_global_step(), tf.int64)
         dataset = dataset.shuffle(num_samples, seed=epoch_seed)  # whole dataset into the buffer ensures good shuffling
 
-    if not params.cache_images:
-        # Decoding after the shuffle keeps file names, not images, in the shuffle buffer.
-        dataset = dataset.map(parse_fn, num_parallel_calls=params.num_parallel_calls)
+    # After the shuffle: the shuffle buffer keeps file names (or numbers), not images.
+    dataset = dataset.map(parse_fn, num_parallel_calls=params.num_parallel_calls)
 
     if is_training:
         train_fn = lambda index, example: train_preprocess(

@@ -7,7 +7,8 @@ pytestmark = pytest.mark.slow
 
 FIGURES = ('keras_ratio', 'pipeline_overhead', 'peak_fraction', 'build_speedup',
            'first_step_s', 'train_wall_s', 'train_peak_mb',
-           'ner_keras_ratio', 'ner_tokens_per_s', 'ner_padding_fraction', 'ner_memory_growth_mb')
+           'ner_keras_ratio', 'ner_tokens_per_s', 'ner_padding_fraction', 'ner_memory_growth_mb',
+           'scale_time_per_image_10x', 'scale_time_per_image_50x', 'scale_peak_mb_50x')
 # Figures that are 0 at best (a share of padding, a growth of memory); the others are positive.
 AT_LEAST_ZERO = ('ner_padding_fraction', 'ner_memory_growth_mb')
 

@@ -85,6 +85,19 @@ def test_same_seed_gives_identical_metrics(trained, data_dir, tmp_path):
         assert read_json(os.path.join(model_dir, name)) == read_json(os.path.join(trained, name))
 
 
+@pytest.mark.parametrize('streamed_by', [{'cache_images': False}, {'cache_budget_mb': 0}])
+def test_images_read_from_the_files_give_the_metrics_of_the_cache(trained, data_dir, tmp_path, streamed_by):
+    """`trained` kept its images in memory; read from the files every epoch, the metrics are the same."""
+    model_dir = str(tmp_path / 'streamed')
+    write_params(model_dir, **streamed_by)
+    train.main(train_args(model_dir, data_dir))
+    log = open(os.path.join(model_dir, 'train.log')).read()
+    assert 'Training images: read from the files every epoch' in log
+    assert 'Training images: decoded once' in open(os.path.join(trained, 'train.log')).read()
+    for name in ('metrics_eval_last_weights.json', 'metrics_eval_best_weights.json'):
+        assert read_json(os.path.join(model_dir, name)) == read_json(os.path.join(trained, name))
+
+
 def test_evaluate_writes_test_metrics(trained, data_dir, tmp_path):
     model_dir = copy_of(trained, tmp_path)
     metrics = evaluate.main(train_args(model_dir, data_dir, 'best_weights'))
