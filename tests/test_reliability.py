@@ -261,8 +261,11 @@ def test_resume_from_a_truncated_checkpoint_uses_the_last_complete_one(trained, 
     train.main(script_args(model_dir, data_dir, 'last_weights'))
 
     log = open(os.path.join(model_dir, 'train.log')).read().split('Starting training')[-1]
-    assert 'after-epoch-2' in log and 'Restoring parameters from {}'.format(
-        os.path.join(model_dir, 'last_weights', 'after-epoch-1')) in log
+    last = os.path.join(model_dir, 'last_weights')
+    # The damaged checkpoint is named with what is wrong with it, and the one used instead.
+    assert re.search(r'Skipped {}: incomplete or corrupt \(.+\); using {} instead\n'.format(
+        re.escape(os.path.join(last, 'after-epoch-2')), re.escape(os.path.join(last, 'after-epoch-1'))), log), log
+    assert 'Restoring parameters from {}'.format(os.path.join(last, 'after-epoch-1')) in log
     assert 'Epoch 2/3' in log and 'Epoch 3/3' in log and 'Epoch 1/3' not in log
     for epoch in (2, 3):
         checkpoint = os.path.join(model_dir, 'last_weights', 'after-epoch-{}'.format(epoch))
