@@ -280,13 +280,18 @@ def test_unreadable_best_metrics_are_recomputed_from_the_best_weights(trained, d
     model_dir = copy_of(trained, tmp_path)
     best_json = os.path.join(model_dir, 'metrics_eval_best_weights.json')
     original = read_json(best_json)
+    epoch_2 = read_json(os.path.join(model_dir, 'metrics_eval_last_weights.json'))
+    # The arrangement: the best is epoch 1, and epoch 2 was worse. Epoch 3 trains with a learning rate
+    # too small to move a weight, so it keeps epoch 2's weights (batch norm's averages aside) and
+    # cannot beat the best either: only the re-evaluated bar keeps the best weights of before.
+    assert original['epoch'] == 1 and epoch_2['accuracy'] < original['accuracy'], (original, epoch_2)
     best_before = contents(os.path.join(model_dir, 'best_weights'))
     if damage_to_json == 'truncated':
         truncate(best_json)
     else:  # killed after saving the best weights, before writing their metrics
         with open(best_json, 'w') as f:
             json.dump({'accuracy': 0.0, 'loss': 9.9, 'epoch': original['epoch'] - 1}, f)
-    write_params(model_dir, num_epochs=3)
+    write_params(model_dir, num_epochs=3, learning_rate=1e-30)
     with caplog.at_level(logging.INFO):
         train.main(script_args(model_dir, data_dir, 'last_weights'))
     warning = [r.getMessage() for r in caplog.records if 'metrics_eval_best_weights.json' in r.getMessage()]
@@ -295,12 +300,12 @@ def test_unreadable_best_metrics_are_recomputed_from_the_best_weights(trained, d
     recomputed = [r.getMessage() for r in caplog.records if 'Best weights re-evaluated' in r.getMessage()]
     assert 'after-epoch-{}'.format(original['epoch']) in recomputed[0]
     assert 'accuracy: {:05.3f}'.format(original['accuracy']) in recomputed[0]
-    best, last = read_json(best_json), read_json(os.path.join(model_dir, 'metrics_eval_last_weights.json'))
-    if last['accuracy'] >= original['accuracy']:  # epoch 3 is the new best
-        assert best == last
-    else:  # the better weights of before stay, with their metrics
-        assert contents(os.path.join(model_dir, 'best_weights')) == best_before
-        assert best['epoch'] == original['epoch'] and best['accuracy'] == pytest.approx(original['accuracy'])
+    last = read_json(os.path.join(model_dir, 'metrics_eval_last_weights.json'))
+    assert last['epoch'] == 3 and last['accuracy'] < original['accuracy'], last
+    # So the better weights of before stay, with their metrics written anew.
+    assert contents(os.path.join(model_dir, 'best_weights')) == best_before
+    best = read_json(best_json)
+    assert best == dict(original, accuracy=pytest.approx(original['accuracy']), loss=pytest.approx(original['loss']))
 
 
 def test_missing_best_weights_mean_no_best_so_far(trained, data_dir, tmp_path, caplog):
