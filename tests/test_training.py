@@ -315,3 +315,33 @@ def test_tensorboard_shows_the_input_images_and_the_mislabeled_dev_images(traine
     assert expected and sorted(shown) == sorted(expected)
     for tag, image in expected.items():
         assert np.abs(shown[tag] - as_summary_pixels(image)).max() <= 1, tag
+
+
+def state_file_paths(folder):
+    """The checkpoints a Saver's state file lists (all_model_checkpoint_paths), oldest first."""
+    with open(os.path.join(folder, 'checkpoint')) as f:
+        return re.findall(r'all_model_checkpoint_paths: "([^"]+)"', f.read())
+
+
+@pytest.mark.slow
+def test_last_weights_keeps_5_and_best_weights_1_also_across_a_resume(data_dir, tmp_path):
+    """7 epochs, stopped after epoch 4 and resumed: the Savers of the resumed run prune what the first one saved."""
+    model_dir = str(tmp_path / 'seven')
+    # A network that cannot move (no batch norm averages, a learning rate of 1e-30) scores the same every
+    # epoch, and a tie replaces the best: every epoch saves new best weights, before and after the resume.
+    write_params(model_dir, num_epochs=7, learning_rate=1e-30, use_batch_norm=False)
+    last, best = os.path.join(model_dir, 'last_weights'), os.path.join(model_dir, 'best_weights')
+    train_stopped_after(model_dir, data_dir, 4)
+    assert checkpoint_names(last) == ['after-epoch-{}'.format(epoch) for epoch in (1, 2, 3, 4)]
+    assert checkpoint_names(best) == ['after-epoch-4']
+
+    train.main(train_args(model_dir, data_dir, last))
+    with open(os.path.join(model_dir, 'train.log')) as f:
+        assert len(set(re.findall(r'Eval metrics: (.*)', f.read()))) == 1  # the arrangement held
+    kept = ['after-epoch-{}'.format(epoch) for epoch in (3, 4, 5, 6, 7)]
+    assert checkpoint_names(last) == kept and state_file_paths(last) == kept
+    assert sorted(os.listdir(last)) == sorted(['checkpoint'] + [name + ext for name in kept for ext in (
+        '.data-00000-of-00001', '.index', '.meta')])
+    assert read_json(os.path.join(model_dir, 'metrics_eval_best_weights.json'))['epoch'] == 7
+    assert checkpoint_names(best) == state_file_paths(best) == ['after-epoch-7']
+    assert len(os.listdir(best)) == 4
