@@ -94,6 +94,40 @@ def test_signal_raises_interrupted_outside_saving_and_waits_inside(signum):
     assert signal.getsignal(signum) == previous
 
 
+# The guard in a process of its own (a second signal ends that process), stopping slowly after the first
+# signal, as train.py would if closing its Session hung (a data pipeline stuck reading a network disk).
+SLOW_TO_STOP = """
+import sys, time
+from model.interrupts import Interrupted, SignalGuard
+with SignalGuard():
+    try:
+        print('training', flush=True)
+        time.sleep(60)
+    except Interrupted:
+        print('stopping', flush=True)
+        time.sleep(60)
+        print('stopped slowly', flush=True)
+"""
+
+
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
+def test_a_second_signal_while_stopping_ends_the_process_at_once(signum):
+    process = subprocess.Popen([sys.executable, '-c', SLOW_TO_STOP], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == 'training\n'
+        process.send_signal(signum)
+        assert process.stdout.readline() == 'stopping\n'
+        sent = time.monotonic()
+        process.send_signal(signum)
+        status = process.wait(timeout=30)
+        seconds = time.monotonic() - sent
+    finally:
+        process.kill()
+    # Ended by the signal itself, the usual way (no handler, no traceback), without waiting for the stop.
+    assert status == -signum and process.stdout.read() == ''
+    assert seconds < 5
+
+
 def test_guard_outside_the_main_thread_does_nothing():
     """Only the main thread may set signal handlers (signal.signal raises ValueError elsewhere)."""
     errors = []
