@@ -172,3 +172,44 @@ def test_a_job_stopped_after_an_epoch_is_resumed_by_the_next_search_and_ends_as_
     assert log.count('==== ') == 2 and '--restore_from {}'.format(os.path.join(job, 'last_weights')) in log
     assert 'Epoch 2/2' in log.split('==== ')[2] and 'Epoch 1/2' not in log.split('==== ')[2]
     assert_same_training(job, trained)
+
+
+# A job that ignores SIGTERM (as a wrapper that neither handles nor forwards it might): it only sleeps.
+STUBBORN_LAUNCHER = """
+import signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+time.sleep(600)
+"""
+
+
+def test_ctrl_c_kills_a_job_that_ignores_sigterm_after_the_grace_period(tmp_path, data_dir):
+    from search.local import GRACE_SECONDS
+    parent = str(tmp_path / 'stubborn')
+    make_parent(parent, {'learning_rate': [0.01]})
+    job = os.path.join(parent, 'learning_rate_0.01')
+    launcher = tmp_path / 'stubborn.py'
+    launcher.write_text(STUBBORN_LAUNCHER)
+    search = subprocess.Popen([sys.executable, os.path.join(ROOT, 'search_hyperparams.py'), '--parent_dir', parent,
+                               '--data_dir', data_dir, '--launcher', '{} {}'.format(sys.executable, launcher)],
+                              cwd=str(tmp_path), stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not processes_mentioning(job):
+            assert time.monotonic() < deadline and search.poll() is None
+            time.sleep(0.1)
+        time.sleep(1)  # its SIGTERM handler set
+        search.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        time.sleep(GRACE_SECONDS / 2)
+        assert processes_mentioning(job), 'the job ignores SIGTERM: it is still there during the grace period'
+        output = search.communicate(timeout=GRACE_SECONDS + 30)[0]
+        seconds = time.monotonic() - sent
+    finally:
+        search.kill()
+        for pid in processes_mentioning(job):
+            os.kill(pid, signal.SIGKILL)
+    assert search.returncode == 130
+    assert 'stopped learning_rate_0.01 (log: {})'.format(os.path.join(job, 'output.log')) in output
+    assert processes_mentioning(job) == []
+    # SIGTERM first, SIGKILL once the grace period is over, and not much later.
+    assert GRACE_SECONDS <= seconds < GRACE_SECONDS + 5, seconds
