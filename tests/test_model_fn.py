@@ -106,3 +106,20 @@ def test_unknown_model_version_lists_known_ones(params):
     params.model_version = 'resnet'
     with tf.Graph().as_default(), pytest.raises(InputError, match="Unknown model_version 'resnet'.*baseline"):
         model_fn('train', fake_inputs(params), params)
+
+
+def test_learning_rate_schedule(params):
+    """use_cosine_decay: from learning_rate down to 0 at num_epochs * train_steps, then 0; without it, constant."""
+    from model.optimizer import learning_rate_schedule
+    params.learning_rate, params.num_epochs, params.train_steps = 0.01, 4, 25  # 100 steps in all
+    steps = [0, 25, 50, 75, 100, 150]
+    with tf.Graph().as_default():
+        step = tf.placeholder(tf.int64, [])
+        params.use_cosine_decay = True
+        decayed = learning_rate_schedule(step, params)
+        with tf.Session() as sess:
+            values = [sess.run(decayed, {step: s}) for s in steps]
+    half = 0.5 * 0.01 * (1 + np.cos(np.pi / 4))
+    np.testing.assert_allclose(values, [0.01, half, 0.005, 0.01 - half, 0, 0], rtol=1e-6, atol=1e-12)
+    params.use_cosine_decay = False
+    assert learning_rate_schedule(step, params) == 0.01
