@@ -2,6 +2,7 @@
 import logging
 import math
 import os
+import re
 
 from tqdm import trange
 
@@ -152,6 +153,7 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
         if restore_from is not None:
             for folder in (last_weights_dir, best_weights_dir):
                 remove_partial_saves(folder)
+            remove_partial_metrics(model_dir)
             checkpoint = find_checkpoint(restore_from, model_dir)
             begin_at_epoch = epoch_of(checkpoint)
             if begin_at_epoch >= params.num_epochs:
@@ -192,6 +194,19 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
         train_writer.close()
         eval_writer.close()
         hparams_session.close()
+
+
+# What save_dict_to_json leaves when killed while writing a metrics file: its temporary file (see
+# write_atomically in model/utils.py), never renamed to the real name.
+_PARTIAL_METRICS = re.compile(r'^\.tmp-[a-z0-9_]{8}\.json$')
+
+
+def remove_partial_metrics(model_dir):
+    """Delete the temporary files of metrics files whose writing was killed midway."""
+    for name in os.listdir(model_dir):
+        if _PARTIAL_METRICS.match(name):
+            logging.info("Removing %s, left by a save that did not finish", os.path.join(model_dir, name))
+            os.remove(os.path.join(model_dir, name))
 
 
 def save_epoch(sess, last_saver, best_saver, model_dir, metrics, best_eval, best_metric='accuracy'):

@@ -15,9 +15,11 @@ reads, checks and writes files, so that every mistake is found before the first 
 import itertools
 import json
 import os
+import re
 
 from model.errors import InputError
-from model.layout import EVAL_BEST_METRICS, EVAL_LAST_METRICS, LAST_WEIGHTS, PARAMS_FILE, has_weights
+from model.layout import (CHECKPOINT_NAME, EVAL_BEST_METRICS, EVAL_LAST_METRICS, LAST_WEIGHTS, PARAMS_FILE,
+                          has_weights)
 # params_spec and check_value: the same type and range checks (and messages) as a params.json gets.
 from model.examples import params_spec
 from model.params import check_value
@@ -137,7 +139,9 @@ def status_of(folder, num_epochs):
             last_epoch = read_json(os.path.join(folder, EVAL_LAST_METRICS)).get('epoch')
         except (InputError, AttributeError):
             last_epoch = None  # a result without a readable last epoch: count it as done
-        if not isinstance(last_epoch, int) or last_epoch >= num_epochs:
+        # Killed after saving its last epoch's weights but before their metrics, a job has nothing
+        # left to train: train.py --restore_from would refuse (num_epochs reached) on every rerun.
+        if not isinstance(last_epoch, int) or max(last_epoch, saved_epoch(folder)) >= num_epochs:
             return 'done'
     # Interrupted or failed after saving an epoch: train.py refuses to start over on top of
     # these weights, so the job continues from them. (Stopped before its first checkpoint,
@@ -145,6 +149,14 @@ def status_of(folder, num_epochs):
     if has_weights(folder):
         return 'resume'
     return 'new'
+
+
+def saved_epoch(folder):
+    """The epoch of the newest checkpoint in folder/last_weights, from the names train.py gives them (0 if none)."""
+    weights_dir = os.path.join(folder, LAST_WEIGHTS)
+    names = os.listdir(weights_dir) if os.path.isdir(weights_dir) else []
+    found = (re.fullmatch(re.escape(CHECKPOINT_NAME) + r'-(\d+)\.index', name) for name in names)
+    return max((int(match.group(1)) for match in found if match), default=0)
 
 
 def plan_jobs(parent_dir, grid):

@@ -104,14 +104,53 @@ def test_training_order_changes_every_epoch_and_is_reproducible(data_dir, params
     assert sorted(labels_0) == sorted(labels) and list(labels_0) != labels
 
 
-def test_augmentation_flips_some_images(data_dir, params):
-    """With use_random_flip, the training images differ from the plain decode; without jitter they would match."""
+def augmented(data_dir, params, use_random_flip):
+    """The dev images through the training pipeline (global step 0), as one batch; and the plain decodes."""
     filenames, labels = list_images(os.path.join(data_dir, 'dev_signs'), 6)
     params.batch_size = len(filenames)
+    params.use_random_flip = use_random_flip
     with tf.Graph().as_default():
-        train_images, _ = first_batches(input_fn(True, filenames, labels, params), 1)[0]
+        tf.set_random_seed(230)
+        train = first_batches(input_fn(True, filenames, labels, params), 1)[0]
     with tf.Graph().as_default():
-        eval_images, _ = first_batches(input_fn(False, filenames, labels, params), 1)[0]
-    # Same set of images, shuffled and jittered: the means differ, the shapes agree.
-    assert train_images.shape == eval_images.shape
-    assert not np.allclose(np.sort(train_images.mean(axis=(1, 2, 3))), np.sort(eval_images.mean(axis=(1, 2, 3))))
+        plain = first_batches(input_fn(False, filenames, labels, params), 1)[0]
+    return train, plain
+
+
+def orientation(image, plain_images):
+    """(index, mirrored) of the plain image `image` was made from: the best correlated of all, either way round.
+
+    Brightness and saturation jitter change the colours but not where things are: the
+    brightness pattern of the grey image correlates best with the image it came from.
+    """
+    def grey(x):
+        x = x.mean(axis=-1)
+        return (x - x.mean()) / (x.std() + 1e-6)
+    scores = [((grey(image) * grey(candidate)).mean(), index, mirrored)
+              for index, plain in enumerate(plain_images)
+              for mirrored, candidate in ((False, plain), (True, plain[:, ::-1]))]
+    _, index, mirrored = max(scores)
+    return index, mirrored
+
+
+def test_random_flip_mirrors_some_images_and_only_with_the_flag(data_dir, params):
+    (flipped, flipped_labels), (plain, plain_labels) = augmented(data_dir, params, True)
+    (unflipped, unflipped_labels), _ = augmented(data_dir, params, False)
+    # The flip has its own random draws: with or without it, the same order, brightness and saturation.
+    assert list(flipped_labels) == list(unflipped_labels)
+    mirrored = []
+    for with_flip, without in zip(flipped, unflipped):
+        if np.array_equal(with_flip, without):
+            mirrored.append(False)
+        else:  # a left-right flip commutes with the colour jitter: the same pixels, mirrored
+            np.testing.assert_array_equal(with_flip, without[:, ::-1])
+            mirrored.append(True)
+    assert 0 < sum(mirrored) < len(mirrored), mirrored
+
+    # Each image traced back to the plain decode it came from: with the flag off none is mirrored,
+    # and with it on exactly those found above.
+    found = [orientation(image, plain) for image in unflipped]
+    assert sorted(index for index, _ in found) == list(range(len(plain)))
+    assert [plain_labels[index] for index, _ in found] == list(unflipped_labels)
+    assert not any(is_mirrored for _, is_mirrored in found)
+    assert [orientation(image, plain)[1] for image in flipped] == mirrored

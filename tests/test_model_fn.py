@@ -1,4 +1,6 @@
 """The graph: train and eval model_specs sharing weights, metrics, summaries."""
+import re
+
 import numpy as np
 import pytest
 
@@ -84,8 +86,13 @@ def test_summaries_per_mode(params):
             sess.run(train_spec['variable_init_op'])
             train_summary = tf.Summary.FromString(sess.run(train_spec['summary_op']))
             eval_summary = tf.Summary.FromString(sess.run(eval_spec['summary_op']))
-    assert {'loss', 'accuracy'} <= {v.tag for v in train_summary.value}
-    assert all(v.tag.startswith('incorrectly_labeled_') for v in eval_summary.value)
+    train_tags = {v.tag for v in train_summary.value}
+    eval_tags = {v.tag for v in eval_summary.value}
+    # Each mode's own summaries only: the per-step curves and input images in train, the mislabeled images in eval.
+    assert train_tags == {'loss', 'accuracy', 'learning_rate'} | {'train_image/image/{}'.format(i) for i in range(3)}
+    # An untrained network mislabels some of the 8 images: there is something to show, and only images.
+    assert eval_tags and all(v.HasField('image') for v in eval_summary.value)
+    assert all(re.fullmatch(r'incorrectly_labeled_[0-5]/image/[0-2]', tag) for tag in eval_tags), eval_tags
 
 
 def test_no_batch_norm(params):
@@ -99,3 +106,20 @@ def test_unknown_model_version_lists_known_ones(params):
     params.model_version = 'resnet'
     with tf.Graph().as_default(), pytest.raises(InputError, match="Unknown model_version 'resnet'.*baseline"):
         model_fn('train', fake_inputs(params), params)
+
+
+def test_learning_rate_schedule(params):
+    """use_cosine_decay: from learning_rate down to 0 at num_epochs * train_steps, then 0; without it, constant."""
+    from model.optimizer import learning_rate_schedule
+    params.learning_rate, params.num_epochs, params.train_steps = 0.01, 4, 25  # 100 steps in all
+    steps = [0, 25, 50, 75, 100, 150]
+    with tf.Graph().as_default():
+        step = tf.placeholder(tf.int64, [])
+        params.use_cosine_decay = True
+        decayed = learning_rate_schedule(step, params)
+        with tf.Session() as sess:
+            values = [sess.run(decayed, {step: s}) for s in steps]
+    half = 0.5 * 0.01 * (1 + np.cos(np.pi / 4))
+    np.testing.assert_allclose(values, [0.01, half, 0.005, 0.01 - half, 0, 0], rtol=1e-6, atol=1e-12)
+    params.use_cosine_decay = False
+    assert learning_rate_schedule(step, params) == 0.01

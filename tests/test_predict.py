@@ -24,6 +24,8 @@ import export
 import predict
 from build_dataset import resize_and_save
 from conftest import ROOT, drain, read_json, run, write_params
+from model.checkpoints import restore
+from model.examples import example_of
 from model.image_resize import exif_orientation, pil_bilinear_resize, resize_like_build_dataset
 from model.input_fn import _parse_function, decode_new_image, predict_input_fn, serving_input_fn
 from model.image_files import list_images
@@ -419,15 +421,20 @@ def test_serving_input_gives_the_predict_pipeline_images(params, data_dir, tmp_p
 
 
 def test_decode_new_image_honours_dataset_image_size(params, tmp_path):
-    """Built at 128 (build_dataset.py --size 128): new photos go through 128x128 first, not 64x64."""
+    """Built at 128 (build_dataset.py --size 128): a new photo gives what training read from its 128x128 file."""
     path = save_picture('photo 1100x900, draft 1/8', tmp_path)
-    results = {}
     for dataset_size in (64, 128):
         params.dataset_image_size = dataset_size
         with tf.Graph().as_default(), tf.Session() as sess:
-            results[dataset_size] = sess.run(decode_new_image(tf.constant(read_bytes(path)), params))
-    assert results[64].shape == results[128].shape == (32, 32, 3)
-    assert not np.array_equal(results[64], results[128])
+            got = sess.run(decode_new_image(tf.constant(read_bytes(path)), params))
+        out = tmp_path / 'built-{}'.format(dataset_size)
+        os.makedirs(out)
+        assert resize_and_save(path, str(out), dataset_size) is None
+        [built] = os.listdir(out)
+        assert Image.open(out / built).size == (dataset_size, dataset_size)
+        # The training pipeline's view of the file build_dataset.py wrote, to the pixel.
+        np.testing.assert_array_equal(got, eval_pipeline_image(str(out / built), params.image_size))
+        assert got.shape == (32, 32, 3)
 
 
 def test_class_names(params, tmp_path):
@@ -532,13 +539,31 @@ def test_predict_script(predicted, new_images):
 
 @pytest.mark.slow
 def test_predict_agrees_with_evaluate_on_the_test_set(trained, data_dir):
-    """predict.py on the built test images sees what evaluate.py sees: the same accuracy."""
-    metrics = evaluate.main(argparse.Namespace(model_dir=trained, data_dir=data_dir, restore_from='best_weights'))
-    filenames, labels = list_images(os.path.join(data_dir, 'test_signs'), 6)
+    """predict.py on the built test images sees what evaluate.py sees: per file, the same probabilities."""
+    params = Params(os.path.join(trained, 'params.json'))
+    example = example_of(params)
+    (filenames, labels), size = example.load_split(data_dir, 'test', params)
+    # evaluate.py's graph, with the softmax of the logits its predictions are the argmax of.
+    with tf.Graph().as_default():
+        spec = example.model_fn('eval', example.input_fn(False, (filenames, labels), params), params)
+        probabilities = tf.nn.softmax(spec['predictions'].op.inputs[0])
+        with tf.Session() as sess:
+            sess.run(spec['variable_init_op'])
+            restore(sess, 'best_weights', trained)
+            sess.run(spec['iterator_init_op'])
+            batches = drain(sess, [probabilities, spec['labels']])
+    evaluated = np.concatenate([batch[0] for batch in batches])
+    assert evaluated.shape == (size, 6) and np.concatenate([batch[1] for batch in batches]).tolist() == labels
+
     results = predict.main(predict.parser.parse_args(
         ['--model_dir', trained, os.path.join(data_dir, 'test_signs')]))
-    correct = [results[f][0] == label for f, label in zip(filenames, labels)]
-    assert np.mean(correct) == pytest.approx(metrics['accuracy'], abs=1e-6)
+    assert list(results) == filenames
+    for filename, expected in zip(filenames, evaluated):
+        label, got = results[filename]
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6, err_msg=filename)
+        assert label == expected.argmax()
+    metrics = evaluate.main(argparse.Namespace(model_dir=trained, data_dir=data_dir, restore_from='best_weights'))
+    assert np.mean(evaluated.argmax(axis=1) == labels) == pytest.approx(metrics['accuracy'], abs=1e-6)
 
 
 @pytest.mark.slow

@@ -8,7 +8,6 @@ import argparse
 import json
 import logging
 import os
-import random
 import re
 import shlex
 import shutil
@@ -93,6 +92,40 @@ def test_signal_raises_interrupted_outside_saving_and_waits_inside(signum):
             steps.append('not reached')
         assert steps == ['saving finished']
     assert signal.getsignal(signum) == previous
+
+
+# The guard in a process of its own (a second signal ends that process), stopping slowly after the first
+# signal, as train.py would if closing its Session hung (a data pipeline stuck reading a network disk).
+SLOW_TO_STOP = """
+import sys, time
+from model.interrupts import Interrupted, SignalGuard
+with SignalGuard():
+    try:
+        print('training', flush=True)
+        time.sleep(60)
+    except Interrupted:
+        print('stopping', flush=True)
+        time.sleep(60)
+        print('stopped slowly', flush=True)
+"""
+
+
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
+def test_a_second_signal_while_stopping_ends_the_process_at_once(signum):
+    process = subprocess.Popen([sys.executable, '-c', SLOW_TO_STOP], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == 'training\n'
+        process.send_signal(signum)
+        assert process.stdout.readline() == 'stopping\n'
+        sent = time.monotonic()
+        process.send_signal(signum)
+        status = process.wait(timeout=30)
+        seconds = time.monotonic() - sent
+    finally:
+        process.kill()
+    # Ended by the signal itself, the usual way (no handler, no traceback), without waiting for the stop.
+    assert status == -signum and process.stdout.read() == ''
+    assert seconds < 5
 
 
 def test_guard_outside_the_main_thread_does_nothing():
@@ -261,8 +294,11 @@ def test_resume_from_a_truncated_checkpoint_uses_the_last_complete_one(trained, 
     train.main(script_args(model_dir, data_dir, 'last_weights'))
 
     log = open(os.path.join(model_dir, 'train.log')).read().split('Starting training')[-1]
-    assert 'after-epoch-2' in log and 'Restoring parameters from {}'.format(
-        os.path.join(model_dir, 'last_weights', 'after-epoch-1')) in log
+    last = os.path.join(model_dir, 'last_weights')
+    # The damaged checkpoint is named with what is wrong with it, and the one used instead.
+    assert re.search(r'Skipped {}: incomplete or corrupt \(.+\); using {} instead\n'.format(
+        re.escape(os.path.join(last, 'after-epoch-2')), re.escape(os.path.join(last, 'after-epoch-1'))), log), log
+    assert 'Restoring parameters from {}'.format(os.path.join(last, 'after-epoch-1')) in log
     assert 'Epoch 2/3' in log and 'Epoch 3/3' in log and 'Epoch 1/3' not in log
     for epoch in (2, 3):
         checkpoint = os.path.join(model_dir, 'last_weights', 'after-epoch-{}'.format(epoch))
@@ -277,13 +313,18 @@ def test_unreadable_best_metrics_are_recomputed_from_the_best_weights(trained, d
     model_dir = copy_of(trained, tmp_path)
     best_json = os.path.join(model_dir, 'metrics_eval_best_weights.json')
     original = read_json(best_json)
+    epoch_2 = read_json(os.path.join(model_dir, 'metrics_eval_last_weights.json'))
+    # The arrangement: the best is epoch 1, and epoch 2 was worse. Epoch 3 trains with a learning rate
+    # too small to move a weight, so it keeps epoch 2's weights (batch norm's averages aside) and
+    # cannot beat the best either: only the re-evaluated bar keeps the best weights of before.
+    assert original['epoch'] == 1 and epoch_2['accuracy'] < original['accuracy'], (original, epoch_2)
     best_before = contents(os.path.join(model_dir, 'best_weights'))
     if damage_to_json == 'truncated':
         truncate(best_json)
     else:  # killed after saving the best weights, before writing their metrics
         with open(best_json, 'w') as f:
             json.dump({'accuracy': 0.0, 'loss': 9.9, 'epoch': original['epoch'] - 1}, f)
-    write_params(model_dir, num_epochs=3)
+    write_params(model_dir, num_epochs=3, learning_rate=1e-30)
     with caplog.at_level(logging.INFO):
         train.main(script_args(model_dir, data_dir, 'last_weights'))
     warning = [r.getMessage() for r in caplog.records if 'metrics_eval_best_weights.json' in r.getMessage()]
@@ -292,12 +333,12 @@ def test_unreadable_best_metrics_are_recomputed_from_the_best_weights(trained, d
     recomputed = [r.getMessage() for r in caplog.records if 'Best weights re-evaluated' in r.getMessage()]
     assert 'after-epoch-{}'.format(original['epoch']) in recomputed[0]
     assert 'accuracy: {:05.3f}'.format(original['accuracy']) in recomputed[0]
-    best, last = read_json(best_json), read_json(os.path.join(model_dir, 'metrics_eval_last_weights.json'))
-    if last['accuracy'] >= original['accuracy']:  # epoch 3 is the new best
-        assert best == last
-    else:  # the better weights of before stay, with their metrics
-        assert contents(os.path.join(model_dir, 'best_weights')) == best_before
-        assert best['epoch'] == original['epoch'] and best['accuracy'] == pytest.approx(original['accuracy'])
+    last = read_json(os.path.join(model_dir, 'metrics_eval_last_weights.json'))
+    assert last['epoch'] == 3 and last['accuracy'] < original['accuracy'], last
+    # So the better weights of before stay, with their metrics written anew.
+    assert contents(os.path.join(model_dir, 'best_weights')) == best_before
+    best = read_json(best_json)
+    assert best == dict(original, accuracy=pytest.approx(original['accuracy']), loss=pytest.approx(original['loss']))
 
 
 def test_missing_best_weights_mean_no_best_so_far(trained, data_dir, tmp_path, caplog):
@@ -613,6 +654,7 @@ def test_sigint_then_sigterm_stop_cleanly_and_say_how_to_resume(data_dir, tmp_pa
     assert status == 130, printed
     assert 'Traceback' not in printed
     epoch = check_consistent(model_dir)
+    assert epoch == 1  # the save under way finished; the next epoch, if begun, was dropped
     assert 'Stopped by SIGINT: the last finished epoch is {} '.format(epoch) in printed
     argv = resume_command(printed)
     assert argv == ['train.py', '--model_dir', model_dir, '--data_dir', data,
@@ -621,12 +663,12 @@ def test_sigint_then_sigterm_stop_cleanly_and_say_how_to_resume(data_dir, tmp_pa
     output = str(tmp_path / 'second.txt')
     process = start(*argv, output=output)
     wait_for_epoch(process, model_dir, epoch + 1)
-    time.sleep(random.uniform(0, 0.5))
     status, seconds_term = stop(process, signal.SIGTERM)
     printed = open(output, encoding='utf-8').read()
     assert status == 143, printed
     assert 'Traceback' not in printed
     resumed_epoch = check_consistent(model_dir)
+    assert resumed_epoch == epoch + 1
     assert 'Stopped by SIGTERM: the last finished epoch is {} '.format(resumed_epoch) in printed
     log = open(os.path.join(model_dir, 'train.log'), encoding='utf-8').read().split('Restoring parameters from')[-1]
     assert 'Epoch {}/50'.format(epoch + 1) in log and 'Epoch {}/50'.format(epoch) not in log
@@ -636,44 +678,159 @@ def test_sigint_then_sigterm_stop_cleanly_and_say_how_to_resume(data_dir, tmp_pa
         assert 'PWNED' not in os.listdir(folder)
 
 
+# train.py with a SIGKILL at one chosen point of saving an epoch (KILL_AT=point:epoch): the real
+# functions run, and the process kills itself for real right there, as a power cut would.
+KILLED_IN_THE_SAVE = """
+import io, os, signal, sys
+import model.utils
+import model.training
+from tensorflow.python.checkpoint import checkpoint_management
+from model.errors import run_script
+
+point, epoch = os.environ['KILL_AT'].split(':')
+
+def kill():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def text_of(write):
+    buffer = io.StringIO()
+    write(buffer)
+    return buffer.getvalue()
+
+if point == 'before the best metrics':  # the best weights saved, their metrics file not written yet
+    save_dict_to_json = model.training.save_dict_to_json
+    def saving(metrics, path):
+        if path.endswith('metrics_eval_best_weights.json') and metrics['epoch'] == int(epoch):
+            kill()
+        save_dict_to_json(metrics, path)
+    model.training.save_dict_to_json = saving
+elif point == 'half-way through the last metrics':  # the new file half written, under its temporary name
+    write_atomically = model.utils.write_atomically
+    def writing(path, write, newline=None):
+        text = text_of(write)
+        if path.endswith('metrics_eval_last_weights.json') and '"epoch": ' + epoch in text:
+            write = lambda f: (f.write(text[:len(text) // 2]), f.flush(), kill())
+        write_atomically(path, write, newline)
+    model.utils.write_atomically = writing
+elif point == 'before the state file':  # the checkpoint's files written, the Saver's state file not updated
+    update = checkpoint_management.update_checkpoint_state_internal
+    def updating(save_dir, model_checkpoint_path, *args, **kwargs):
+        if save_dir.endswith('last_weights') and model_checkpoint_path.endswith('after-epoch-' + epoch):
+            kill()
+        update(save_dir, model_checkpoint_path, *args, **kwargs)
+    checkpoint_management.update_checkpoint_state_internal = updating
+else:
+    raise SystemExit('unknown KILL_AT ' + point)
+
+import train
+run_script(train.main, train.parser.parse_args())
+"""
+
+
+def killed_in_the_save(model_dir, data_dir, point, epoch, restore=True):
+    """Run train.py until it kills itself at `point` of saving `epoch`; returns what it printed."""
+    args = ['--model_dir', model_dir, '--data_dir', data_dir]
+    if restore:
+        args += ['--restore_from', os.path.join(model_dir, 'last_weights')]
+    result = subprocess.run([sys.executable, '-c', KILLED_IN_THE_SAVE, *args], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600, env=dict(os.environ, KILL_AT='{}:{}'.format(point, epoch)))
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    # Never half a file under its real name: every metrics file on disk is whole.
+    for name in listing(model_dir):
+        if name.startswith('metrics_'):
+            read_json(os.path.join(model_dir, name))
+    return result.stderr
+
+
+def temporary_files(model_dir):
+    """What a save cut short leaves: TensorFlow's and our metrics files' temporary names."""
+    return sorted(os.path.relpath(os.path.join(root, name), model_dir) for root, _, names in os.walk(model_dir)
+                  for name in names if name.startswith('.tmp') or 'tempstate' in name or '.tmp' in name)
+
+
 @pytest.mark.slow
-def test_sigkill_at_any_moment_leaves_a_resumable_run(data_dir, tmp_path):
-    """Killed three times (once right as an epoch is being saved), then resumed to the end."""
+def test_a_signal_in_the_middle_of_an_epoch_stops_at_once_and_drops_that_epoch(data_dir, tmp_path):
+    """SIGTERM a third into an epoch: stopped within a fraction of the epoch, that epoch not saved."""
+    # Five copies of each training image, one per batch: 480 steps, an epoch several times longer than
+    # it takes the process to stop.
+    data = shutil.copytree(data_dir, str(tmp_path / 'data'))
+    train_dir = os.path.join(data, 'train_signs')
+    for name in listing(train_dir):
+        for copy in range(1, 5):
+            shutil.copyfile(os.path.join(train_dir, name),
+                            os.path.join(train_dir, '{}_copy{}.jpg'.format(os.path.splitext(name)[0], copy)))
+    steps_per_epoch = 5 * 96
+    model_dir = str(tmp_path / 'long epochs')
+    write_params(model_dir, num_epochs=50, batch_size=1)
+    output = str(tmp_path / 'output.txt')
+    process = start('train.py', '--model_dir', model_dir, '--data_dir', data, output=output)
+    wait_for_epoch(process, model_dir, 1, timeout=300)
+    saved_1 = time.monotonic()
+    wait_for_epoch(process, model_dir, 2, timeout=300)
+    epoch_seconds = time.monotonic() - saved_1
+    time.sleep(epoch_seconds / 3)
+    status, seconds = stop(process, signal.SIGTERM)
+    printed = open(output, encoding='utf-8').read()
+    assert status == 143 and 'Stopped by SIGTERM: the last finished epoch is 2 ' in printed, printed
+    # Epoch 3 was being trained: dropped, not finished. Nothing of it is on disk.
+    assert saved_epoch(model_dir) == 2
+    assert read_json(os.path.join(model_dir, 'metrics_eval_last_weights.json'))['epoch'] == 2
+    last = find_checkpoint('last_weights', model_dir)
+    assert last.endswith('after-epoch-2') and tf.train.load_variable(last, 'global_step') == 2 * steps_per_epoch
+    # Finishing the epoch would take two thirds of one; stopping takes a step and the process's exit.
+    assert seconds < epoch_seconds / 2, 'stopped {:.1f} s after SIGTERM; an epoch takes {:.1f} s'.format(
+        seconds, epoch_seconds)
+    print('stopped {:.1f} s after SIGTERM, a third into an epoch of {:.1f} s'.format(seconds, epoch_seconds))
+
+
+@pytest.mark.slow
+def test_sigkill_in_the_middle_of_saving_leaves_a_resumable_run(data_dir, tmp_path):
+    """Killed at three points of saving an epoch, resumed each time: the run ends as if never killed."""
     model_dir = str(tmp_path / 'killed')
-    write_params(model_dir, num_epochs=50)  # more than the kills leave time for
-    args = ['train.py', '--model_dir', model_dir, '--data_dir', data_dir]
-    history = []
-    for attempt in range(3):
-        restore = ['--restore_from', os.path.join(model_dir, 'last_weights')] if attempt else []
-        process = start(*args, *restore, output=str(tmp_path / 'run{}.txt'.format(attempt)))
-        wait_for_epoch(process, model_dir, saved_epoch(model_dir) + 1, poll=0.001)
-        delay = 0 if attempt == 1 else random.uniform(0, 0.7)  # 0: in the middle of saving
-        time.sleep(delay)
-        stop(process, signal.SIGKILL)
-        history.append((round(delay, 3), saved_epoch(model_dir), mid_save_traces(model_dir)))
-        check_resumable(model_dir)
-    num_epochs = saved_epoch(model_dir) + 1
-    write_params(model_dir, num_epochs=num_epochs)
-    finished = run(*args, '--restore_from', os.path.join(model_dir, 'last_weights'))
-    assert 'Epoch {}/{}'.format(num_epochs, num_epochs) in finished.stderr, history
-    check_consistent(model_dir, num_epochs)
-    print('kills (delay after an epoch was saved, epoch, traces of a save cut short):', history)
+    write_params(model_dir, num_epochs=4)
 
+    killed_in_the_save(model_dir, data_dir, 'before the best metrics', 1, restore=False)
+    assert checkpoint_problem(os.path.join(model_dir, 'best_weights', 'after-epoch-1')) is None
+    assert not os.path.exists(os.path.join(model_dir, 'metrics_eval_best_weights.json'))
+    assert check_resumable(model_dir) == 1
 
-def mid_save_traces(model_dir):
-    """What a kill during an epoch's save leaves: temporary files, metrics files behind the checkpoints."""
-    traces = [name for folder in ('last_weights', 'best_weights') if os.path.isdir(os.path.join(model_dir, folder))
-              for name in os.listdir(os.path.join(model_dir, folder)) if 'tempstate' in name or '.tmp' in name]
-    last = os.path.join(model_dir, 'metrics_eval_last_weights.json')
-    if not os.path.exists(last) or read_json(last)['epoch'] != saved_epoch(model_dir):
-        traces.append('metrics_eval_last_weights.json behind')
-    best = os.path.join(model_dir, 'metrics_eval_best_weights.json')
-    best_state = os.path.join(model_dir, 'best_weights', 'checkpoint')
-    if os.path.exists(best_state):
-        best_epoch = int(re.search(r'after-epoch-(\d+)"', open(best_state).read()).group(1))
-        if not os.path.exists(best) or read_json(best)['epoch'] != best_epoch:
-            traces.append('metrics_eval_best_weights.json behind')
-    return traces
+    # Resuming evaluates the best weights again (their metrics are missing); then killed while writing
+    # the metrics of epoch 2: half of them in the temporary file, the real one still about epoch 1.
+    printed = killed_in_the_save(model_dir, data_dir, 'half-way through the last metrics', 2)
+    assert 'Best weights re-evaluated (after-epoch-1)' in printed
+    [leftover] = temporary_files(model_dir)
+    with open(os.path.join(model_dir, leftover)) as f:
+        assert f.read().startswith('{\n    "accuracy": ')
+    assert read_json(os.path.join(model_dir, 'metrics_eval_last_weights.json'))['epoch'] == 1
+    assert check_resumable(model_dir) == 2
+
+    # Killed once the files of epoch 3's checkpoint are written, before the state file names it.
+    killed_in_the_save(model_dir, data_dir, 'before the state file', 3)
+    assert os.path.isfile(os.path.join(model_dir, 'last_weights', 'after-epoch-3.index'))
+    assert saved_epoch(model_dir) == 2
+
+    finished = run('train.py', '--model_dir', model_dir, '--data_dir', data_dir,
+                   '--restore_from', os.path.join(model_dir, 'last_weights'))
+    assert 'Restoring parameters from {}'.format(
+        os.path.join(model_dir, 'last_weights', 'after-epoch-2')) in finished.stderr
+    check_consistent(model_dir, 4)
+    assert temporary_files(model_dir) == []  # the leftovers are removed on resume
+
+    # The same weights and metrics as a run never killed.
+    reference = str(tmp_path / 'never killed')
+    write_params(reference, num_epochs=4)
+    train.main(script_args(reference, data_dir))
+    for name in ('metrics_eval_last_weights.json', 'metrics_eval_best_weights.json'):
+        assert read_json(os.path.join(model_dir, name)) == read_json(os.path.join(reference, name)), name
+    for folder in ('last_weights', 'best_weights'):
+        assert listing(os.path.join(model_dir, folder)) == listing(os.path.join(reference, folder))
+        for name in listing(os.path.join(model_dir, folder)):
+            if name.endswith('.index'):
+                ours, theirs = (tf.train.load_checkpoint(os.path.join(d, folder, name[:-len('.index')]))
+                                for d in (model_dir, reference))
+                for variable in theirs.get_variable_to_shape_map():
+                    np.testing.assert_array_equal(ours.get_tensor(variable), theirs.get_tensor(variable),
+                                                  err_msg=variable)
 
 
 @pytest.mark.slow

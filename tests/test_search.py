@@ -1,16 +1,20 @@
-"""The search's grid, job folders and results table, in-process (no TensorFlow), and its refusals.
+"""The search's grid, job folders and results table, in-process, and its refusals.
 
 The refusals run search_hyperparams.py as a user would: it must stop with one line before
 making any job folder. Training through the search is in test_search_end_to_end.py.
 """
+import argparse
 import json
 import os
+import shutil
 
 import pytest
 
+import train
 from conftest import read_json, run, write_params
 from model.errors import InputError
-from search.grid import DEFAULT_SEARCH, job_name, plan_jobs, prepare_folder, read_search, settings, train_command
+from search.grid import (DEFAULT_SEARCH, job_name, plan_jobs, prepare_folder, read_search, settings, status_of,
+                         train_command)
 from search.results import gather, markdown_table
 
 
@@ -109,26 +113,40 @@ def test_job_folders_params_and_commands(tmp_path):
         '/py', 'train.py', '--model_dir', os.path.join(parent, 'learning_rate_0.0001'), '--data_dir', 'data dir']
 
 
-def test_done_and_half_done_jobs(tmp_path):
-    parent = str(tmp_path)
+def test_done_and_half_done_jobs(trained, data_dir, tmp_path):
+    """Job folders as train.py leaves them (the trained fixture: 2 epochs saved), for a search of 2 or 3 epochs."""
+    parent = str(tmp_path / 'search')
     write_params(parent, num_epochs=3)
     grid = {'learning_rate': [1e-4, 1e-3, 1e-2]}
-    done, half_done, interrupted_early = [os.path.join(parent, job_name({'learning_rate': v})) for v in grid['learning_rate']]
-    for folder, last_epoch in ((done, 3), (half_done, 2)):
-        os.makedirs(os.path.join(folder, 'last_weights'))
-        for name in ('metrics_eval_best_weights.json', 'metrics_eval_last_weights.json'):
-            with open(os.path.join(folder, name), 'w') as f:
-                json.dump({'accuracy': 0.5, 'loss': 1.0, 'epoch': last_epoch}, f)
-        open(os.path.join(folder, 'last_weights', 'after-epoch-{}.index'.format(last_epoch)), 'w').close()
-    # Stopped during its first epoch: nothing saved yet but the Saver's state file (or nothing at all);
+    half_done, killed_in_its_last_save, interrupted_early = [
+        os.path.join(parent, job_name({'learning_rate': v})) for v in grid['learning_rate']]
+    for folder in (half_done, killed_in_its_last_save):
+        shutil.copytree(trained, folder)
+        write_params(folder, num_epochs=3, learning_rate=float(folder.rsplit('_', 1)[1]))
+    # Killed after saving the weights of epoch 2 (with num_epochs 2), before their metrics: what is on
+    # disk says epoch 1 was the last one measured, and the weights are there.
+    last_json = os.path.join(killed_in_its_last_save, 'metrics_eval_last_weights.json')
+    epoch_1 = dict(read_json(last_json), epoch=1)
+    with open(last_json, 'w') as f:
+        json.dump(epoch_1, f)
+    # Stopped during its first epoch: only what a save killed midway leaves (or nothing at all);
     # train.py --restore_from would have nothing to restore, so the job starts again.
     os.makedirs(os.path.join(interrupted_early, 'last_weights'))
-    open(os.path.join(interrupted_early, 'last_weights', 'checkpoint'), 'w').close()
+    open(os.path.join(interrupted_early, 'last_weights', 'after-epoch-1.index.tempstate12345'), 'w').close()
 
+    assert status_of(trained, 2) == 'done'
+    assert status_of(half_done, 3) == 'resume'
+    assert status_of(killed_in_its_last_save, 2) == 'done'
+    assert status_of(interrupted_early, 3) == 'new'
     jobs = plan_jobs(parent, grid)
-    assert [job.status for job in jobs] == ['done', 'resume', 'new']
-    assert train_command(jobs[1], 'data', 'py', 'train.py')[-2:] == [
+    assert [job.status for job in jobs] == ['resume', 'resume', 'new']  # 2 epochs of 3: both continue
+    assert train_command(jobs[0], 'data', 'py', 'train.py')[-2:] == [
         '--restore_from', os.path.join(half_done, 'last_weights')]
+    # Why the job killed in its last save counts as done: resuming it would fail on every rerun.
+    write_params(killed_in_its_last_save, num_epochs=2, learning_rate=1e-3)
+    with pytest.raises(InputError, match='saved after epoch 2, and num_epochs in params.json is 2'):
+        train.main(argparse.Namespace(model_dir=killed_in_its_last_save, data_dir=data_dir,
+                                      restore_from=os.path.join(killed_in_its_last_save, 'last_weights')))
 
 
 def test_a_job_folder_made_with_other_params_is_refused(tmp_path):

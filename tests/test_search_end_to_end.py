@@ -10,7 +10,8 @@ import pytest
 
 from conftest import ROOT, read_json, write_params
 from processes import processes_mentioning, read_until
-from search.grid import plan_jobs
+from search.grid import plan_jobs, saved_epoch
+from test_training import assert_same_training
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +55,12 @@ def test_two_jobs_in_parallel_then_skipped_then_the_table(tmp_path, data_dir):
             assert 'Epoch 1/1' in f.read()
         assert any(line.startswith('[') and name + ': finished after' in line and
                    'best dev accuracy {:.4f}'.format(metrics[name]['accuracy']) in line for line in lines)
+    # The two jobs ran at the same time: each started (its params.json written just before) before the
+    # other ended (the last line of its output.log).
+    folders = [os.path.join(parent, name) for name in metrics]
+    started = [os.path.getmtime(os.path.join(folder, 'params.json')) for folder in folders]
+    ended = [os.path.getmtime(os.path.join(folder, 'output.log')) for folder in folders]
+    assert max(started) < min(ended), (started, ended)
     # Nothing in the folder name ran: no file made by a shell, anywhere the shell could have been.
     for folder in (str(tmp_path), parent, ROOT):
         assert not [f for f in os.listdir(folder) if f.startswith('pwned')]
@@ -129,3 +136,80 @@ def test_ctrl_c_stops_the_running_job_and_keeps_the_finished_one(tmp_path, data_
     assert finished['epoch'] == 1
     # Run again, the search would skip the finished job and continue the stopped one from its weights.
     assert [job.status for job in plan_jobs(parent, {'num_epochs': [1, 200]})] == ['done', 'resume']
+
+
+def test_a_job_stopped_after_an_epoch_is_resumed_by_the_next_search_and_ends_as_if_never_stopped(
+        tmp_path, data_dir, trained):
+    """The job trains what the trained fixture trained (same params, learning_rate 0.005 as the base)."""
+    parent = str(tmp_path / 'resumed')
+    write_params(parent)
+    with open(os.path.join(parent, 'search.json'), 'w') as f:
+        json.dump({'learning_rate': [0.005]}, f)
+    job = os.path.join(parent, 'learning_rate_0.005')
+    assert read_json(os.path.join(trained, 'params.json')) == dict(read_json(os.path.join(parent, 'params.json')))
+    search = subprocess.Popen([sys.executable, os.path.join(ROOT, 'search_hyperparams.py'), '--parent_dir', parent,
+                               '--data_dir', data_dir], cwd=str(tmp_path), stdout=subprocess.PIPE, text=True)
+    try:
+        # Ctrl-C as soon as epoch 1 is saved: the search stops the job, which keeps that epoch.
+        deadline = time.monotonic() + 300
+        while saved_epoch(job) < 1:
+            assert time.monotonic() < deadline and search.poll() is None
+            time.sleep(0.002)
+        search.send_signal(signal.SIGINT)
+        output = search.communicate(timeout=60)[0]
+    finally:
+        search.kill()
+    assert search.returncode == 130 and 'stopped learning_rate_0.005' in output, output
+    assert sorted(name for name in os.listdir(os.path.join(job, 'last_weights')) if name.endswith('.index')) == [
+        'after-epoch-1.index']
+    assert [j.status for j in plan_jobs(parent, {'learning_rate': [0.005]})] == ['resume']
+
+    again = script('search_hyperparams.py', '--parent_dir', parent, '--data_dir', data_dir, cwd=str(tmp_path))
+    assert '[1/1] learning_rate_0.005: finished after' in again.stdout
+    assert 'Search in {}: 1 job(s): 1 trained.'.format(parent) in again.stdout
+    with open(os.path.join(job, 'output.log')) as f:
+        log = f.read()
+    assert log.count('==== ') == 2 and '--restore_from {}'.format(os.path.join(job, 'last_weights')) in log
+    assert 'Epoch 2/2' in log.split('==== ')[2] and 'Epoch 1/2' not in log.split('==== ')[2]
+    assert_same_training(job, trained)
+
+
+# A job that ignores SIGTERM (as a wrapper that neither handles nor forwards it might): it only sleeps.
+STUBBORN_LAUNCHER = """
+import signal, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+time.sleep(600)
+"""
+
+
+def test_ctrl_c_kills_a_job_that_ignores_sigterm_after_the_grace_period(tmp_path, data_dir):
+    from search.local import GRACE_SECONDS
+    parent = str(tmp_path / 'stubborn')
+    make_parent(parent, {'learning_rate': [0.01]})
+    job = os.path.join(parent, 'learning_rate_0.01')
+    launcher = tmp_path / 'stubborn.py'
+    launcher.write_text(STUBBORN_LAUNCHER)
+    search = subprocess.Popen([sys.executable, os.path.join(ROOT, 'search_hyperparams.py'), '--parent_dir', parent,
+                               '--data_dir', data_dir, '--launcher', '{} {}'.format(sys.executable, launcher)],
+                              cwd=str(tmp_path), stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not processes_mentioning(job):
+            assert time.monotonic() < deadline and search.poll() is None
+            time.sleep(0.1)
+        time.sleep(1)  # its SIGTERM handler set
+        search.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        time.sleep(GRACE_SECONDS / 2)
+        assert processes_mentioning(job), 'the job ignores SIGTERM: it is still there during the grace period'
+        output = search.communicate(timeout=GRACE_SECONDS + 30)[0]
+        seconds = time.monotonic() - sent
+    finally:
+        search.kill()
+        for pid in processes_mentioning(job):
+            os.kill(pid, signal.SIGKILL)
+    assert search.returncode == 130
+    assert 'stopped learning_rate_0.01 (log: {})'.format(os.path.join(job, 'output.log')) in output
+    assert processes_mentioning(job) == []
+    # SIGTERM first, SIGKILL once the grace period is over, and not much later.
+    assert GRACE_SECONDS <= seconds < GRACE_SECONDS + 5, seconds

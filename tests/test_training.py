@@ -1,16 +1,28 @@
 """train.py and evaluate.py called in-process on a tiny dataset: files, resume, refusals, determinism."""
 import argparse
+import glob
+import math
 import os
-import shutil
+import re
+import signal
+import threading
+import time
 
+import numpy as np
 import pytest
 
 import evaluate
 import train
 from conftest import copy_of, read_json, write_params
+from model.checkpoints import restore
+from model.image_files import list_images
+from model.input_fn import input_fn
+from model.interrupts import Interrupted
+from model.model_fn import model_fn
 from model.tf_compat import tf
 from model.training import TrainingDiverged
 from model.errors import InputError
+from model.utils import Params
 
 
 def train_args(model_dir, data_dir, restore_from=None):
@@ -137,3 +149,212 @@ def test_the_model_learns_the_synthetic_signs(tmp_path):
     assert read_json(os.path.join(model_dir, 'metrics_eval_best_weights.json'))['accuracy'] > 0.6
     test_metrics = evaluate.main(train_args(model_dir, str(tmp_path / 'data'), 'best_weights'))
     assert test_metrics['accuracy'] > 0.6
+
+
+# ---------------------------------------------------------------------------------------------
+# Resuming gives the run that was never interrupted; what the Savers keep; summaries every few steps
+# ---------------------------------------------------------------------------------------------
+
+def saved_epoch(model_dir):
+    """The newest epoch named by last_weights/checkpoint, 0 if none (the Saver replaces that file atomically)."""
+    try:
+        with open(os.path.join(model_dir, 'last_weights', 'checkpoint')) as f:
+            return int(re.search(r'model_checkpoint_path: "after-epoch-(\d+)"', f.read()).group(1))
+    except (FileNotFoundError, AttributeError):
+        return 0
+
+
+def train_stopped_after(model_dir, data_dir, epoch, restore_from=None):
+    """train.main, stopped by a real SIGINT sent as soon as `epoch` is saved (Ctrl-C in the middle of the run).
+
+    The signal comes while that epoch is being saved or early in the next one: training stops
+    either way with that epoch as the last one saved. A signal that came after train.main
+    returned would reach the handler set here, never pytest's.
+    """
+    late = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: late.append(signum))
+    stop_watching = threading.Event()
+
+    def watch():
+        while not stop_watching.is_set():
+            if saved_epoch(model_dir) >= epoch:
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.002)
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        with pytest.raises(Interrupted) as raised:
+            train.main(train_args(model_dir, data_dir, restore_from))
+    finally:
+        stop_watching.set()
+        watcher.join()
+        signal.signal(signal.SIGINT, previous)
+    assert raised.value.last_epoch == epoch and not late
+
+
+def checkpoint_names(folder):
+    return sorted(name[:-len('.index')] for name in os.listdir(folder) if name.endswith('.index'))
+
+
+def weights_of(checkpoint):
+    reader = tf.train.load_checkpoint(checkpoint)
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+
+
+def assert_same_training(model_dir, reference):
+    """Same metrics files, same checkpoints, and every saved tensor equal, bit for bit."""
+    for name in ('metrics_eval_last_weights.json', 'metrics_eval_best_weights.json'):
+        assert read_json(os.path.join(model_dir, name)) == read_json(os.path.join(reference, name)), name
+    for folder in ('last_weights', 'best_weights'):
+        names = checkpoint_names(os.path.join(reference, folder))
+        assert checkpoint_names(os.path.join(model_dir, folder)) == names
+        for name in names:
+            ours, theirs = (weights_of(os.path.join(d, folder, name)) for d in (model_dir, reference))
+            assert sorted(ours) == sorted(theirs)
+            for variable in theirs:
+                np.testing.assert_array_equal(ours[variable], theirs[variable], err_msg=variable)
+
+
+def train_metrics_lines(model_dir):
+    with open(os.path.join(model_dir, 'train.log')) as f:
+        return re.findall(r'- Train metrics: .*', f.read())
+
+
+def test_a_run_interrupted_and_resumed_equals_one_never_interrupted(trained, data_dir, tmp_path):
+    """Ctrl-C after epoch 1, then --restore_from: the weights and metrics of `trained` (same params), to the bit."""
+    model_dir = str(tmp_path / 'interrupted')
+    write_params(model_dir)
+    train_stopped_after(model_dir, data_dir, 1)
+    assert checkpoint_names(os.path.join(model_dir, 'last_weights')) == ['after-epoch-1']
+    train.main(train_args(model_dir, data_dir, os.path.join(model_dir, 'last_weights')))
+    assert_same_training(model_dir, trained)
+    assert train_metrics_lines(model_dir) == train_metrics_lines(trained)
+
+
+def test_summaries_every_few_steps_train_the_same_and_write_those_steps(trained, data_dir, tmp_path):
+    """save_summary_steps 4: a summary at steps 0 and 4 of each 6-step epoch; every step still trains and counts."""
+    model_dir = str(tmp_path / 'sparse')
+    write_params(model_dir, save_summary_steps=4)
+    train.main(train_args(model_dir, data_dir))
+    assert_same_training(model_dir, trained)
+    assert train_metrics_lines(model_dir) == train_metrics_lines(trained)
+    # The events carry the global step after the batch: 1 and 5, then 7 and 11.
+    steps = [step for step, _ in train_events(model_dir, 'loss')]
+    assert steps == [1, 5, 7, 11]
+    assert train_events(model_dir, 'loss') == [(step, value) for step, value in train_events(trained, 'loss')
+                                               if step in steps]
+
+
+# ---------------------------------------------------------------------------------------------
+# What TensorBoard shows, read back from the event files
+# ---------------------------------------------------------------------------------------------
+
+def events(model_dir, folder):
+    """[(step, Summary.Value)] of the one event file in model_dir/folder, in the order written."""
+    [path] = glob.glob(os.path.join(model_dir, folder, 'events.out.tfevents.*'))
+    return [(event.step, value) for event in tf.train.summary_iterator(path) for value in event.summary.value]
+
+
+def train_events(model_dir, tag):
+    return [(step, value.simple_value) for step, value in events(model_dir, 'train_summaries') if value.tag == tag]
+
+
+def test_tensorboard_learning_rate_follows_the_cosine_decay(trained):
+    """learning_rate 5e-3 with use_cosine_decay over 2 epochs of 6 steps: half at step 6, 0 at step 12."""
+    params = Params(os.path.join(trained, 'params.json'))
+    assert params.use_cosine_decay and params.learning_rate == 5e-3
+    total_steps = 12
+    written = train_events(trained, 'learning_rate')
+    assert [step for step, _ in written] == list(range(1, 13))
+    # The rate of a step is computed before that step increments the global step.
+    for step, value in written:
+        expected = 0.5 * 5e-3 * (1 + math.cos(math.pi * (step - 1) / total_steps))
+        assert value == pytest.approx(expected, rel=1e-5, abs=1e-9), step
+    assert dict(written)[7] == pytest.approx(2.5e-3, rel=1e-6)
+
+
+def decoded_pngs(images):
+    """{tag: uint8 pixels} of image Summary.Values."""
+    with tf.Graph().as_default(), tf.Session() as sess:
+        encoded = tf.placeholder(tf.string, [])
+        pixels = tf.image.decode_png(encoded)
+        return {value.tag: sess.run(pixels, {encoded: value.image.encoded_image_string}) for value in images}
+
+
+def as_summary_pixels(image):
+    """A float image as TensorBoard's image summary stores it: scaled so that its largest value is 255."""
+    return image * (255.0 / image.max())
+
+
+def test_tensorboard_shows_the_input_images_and_the_mislabeled_dev_images(trained, data_dir):
+    params = Params(os.path.join(trained, 'params.json'))
+    filenames, labels = list_images(os.path.join(data_dir, 'train_signs'), params.num_labels)
+    dev_filenames, dev_labels = list_images(os.path.join(data_dir, 'dev_signs'), params.num_labels)
+
+    # Train: the first three images of each step's batch; at step 1, the first batch of epoch 1.
+    train_images = decoded_pngs([value for step, value in events(trained, 'train_summaries')
+                                 if step == 1 and value.image.encoded_image_string])
+    with tf.Graph().as_default():
+        tf.set_random_seed(230)
+        inputs = input_fn(True, filenames, labels, params)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())  # the global step is 0, as in the first step
+            sess.run(inputs['iterator_init_op'])
+            first_batch = sess.run(inputs['images'])
+    assert sorted(train_images) == ['train_image/image/{}'.format(i) for i in range(3)]
+    for i in range(3):
+        shown = train_images['train_image/image/{}'.format(i)]
+        assert shown.shape == (params.image_size, params.image_size, 3)
+        assert np.abs(shown - as_summary_pixels(first_batch[i])).max() <= 1, i
+
+    # Eval, after epoch 2: the dev images of the first batch that the weights of epoch 2 mislabel,
+    # under the label they were given (at most three per label).
+    eval_values = [value for step, value in events(trained, 'eval_summaries')
+                   if step == 12 and value.image.encoded_image_string]
+    shown = decoded_pngs(eval_values)
+    with tf.Graph().as_default():
+        spec = model_fn('eval', input_fn(False, dev_filenames, dev_labels, params), params)
+        with tf.Session() as sess:
+            sess.run(spec['variable_init_op'])
+            restore(sess, os.path.join(trained, 'last_weights', 'after-epoch-2'), trained)
+            sess.run(spec['iterator_init_op'])
+            images, batch_labels, predictions = sess.run([spec['images'], spec['labels'], spec['predictions']])
+    expected = {}
+    for label in range(params.num_labels):
+        wrong = [image for image, truth, predicted in zip(images, batch_labels, predictions)
+                 if predicted == label and truth != label]
+        expected.update({'incorrectly_labeled_{}/image/{}'.format(label, i): image for i, image in enumerate(wrong[:3])})
+    assert expected and sorted(shown) == sorted(expected)
+    for tag, image in expected.items():
+        assert np.abs(shown[tag] - as_summary_pixels(image)).max() <= 1, tag
+
+
+def state_file_paths(folder):
+    """The checkpoints a Saver's state file lists (all_model_checkpoint_paths), oldest first."""
+    with open(os.path.join(folder, 'checkpoint')) as f:
+        return re.findall(r'all_model_checkpoint_paths: "([^"]+)"', f.read())
+
+
+@pytest.mark.slow
+def test_last_weights_keeps_5_and_best_weights_1_also_across_a_resume(data_dir, tmp_path):
+    """7 epochs, stopped after epoch 4 and resumed: the Savers of the resumed run prune what the first one saved."""
+    model_dir = str(tmp_path / 'seven')
+    # A network that cannot move (no batch norm averages, a learning rate of 1e-30) scores the same every
+    # epoch, and a tie replaces the best: every epoch saves new best weights, before and after the resume.
+    write_params(model_dir, num_epochs=7, learning_rate=1e-30, use_batch_norm=False)
+    last, best = os.path.join(model_dir, 'last_weights'), os.path.join(model_dir, 'best_weights')
+    train_stopped_after(model_dir, data_dir, 4)
+    assert checkpoint_names(last) == ['after-epoch-{}'.format(epoch) for epoch in (1, 2, 3, 4)]
+    assert checkpoint_names(best) == ['after-epoch-4']
+
+    train.main(train_args(model_dir, data_dir, last))
+    with open(os.path.join(model_dir, 'train.log')) as f:
+        assert len(set(re.findall(r'Eval metrics: (.*)', f.read()))) == 1  # the arrangement held
+    kept = ['after-epoch-{}'.format(epoch) for epoch in (3, 4, 5, 6, 7)]
+    assert checkpoint_names(last) == kept and state_file_paths(last) == kept
+    assert sorted(os.listdir(last)) == sorted(['checkpoint'] + [name + ext for name in kept for ext in (
+        '.data-00000-of-00001', '.index', '.meta')])
+    assert read_json(os.path.join(model_dir, 'metrics_eval_best_weights.json'))['epoch'] == 7
+    assert checkpoint_names(best) == state_file_paths(best) == ['after-epoch-7']
+    assert len(os.listdir(best)) == 4
