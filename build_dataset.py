@@ -27,6 +27,7 @@ and asks to rename or remove one. Names are not changed behind the user's back.
 import argparse
 import contextlib
 import logging
+import multiprocessing
 import os
 import random
 import shlex
@@ -35,7 +36,6 @@ import signal
 import tempfile
 import threading
 import unicodedata
-import multiprocessing
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -348,7 +348,7 @@ def extract_h5(data_dir, raw_dir, num_labels):
             raise InputError("{} holds {} image(s): at least {} are needed".format(
                 h5_path, len(images), MIN_IMAGES[split]))
         os.makedirs(os.path.join(raw_dir, split))
-        for index, (image, label) in enumerate(zip(images, labels)):
+        for index, (image, label) in enumerate(zip(images, labels, strict=True)):
             if not 0 <= int(label) < num_labels:
                 raise InputError("{}: label {} of image {} is not in 0..{}".format(
                     h5_path, label, index, num_labels - 1))

@@ -69,7 +69,7 @@ def warm_up(sess, specs, inputs, params, steps):
     size = params.image_size
     random_batch = {'images': np.random.RandomState(0).rand(params.batch_size, size, size, 3).astype(np.float32),
                     'labels': np.zeros(params.batch_size, np.int32)}
-    for spec, spec_inputs in zip(specs, inputs):
+    for spec, spec_inputs in zip(specs, inputs, strict=True):
         feed = {spec_inputs[key]: random_batch[key] for key in random_batch}
         fetches = [spec[key] for key in ('train_op', 'update_metrics', 'loss', 'summary_op') if key in spec]
         sess.run(spec['metrics_init_op'])

@@ -23,7 +23,7 @@ def tf_error_reason(message):
     just before the first '[[' line (or the first line, for a message without framing).
     """
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    for before, line in zip(lines, lines[1:]):
+    for before, line in zip(lines, lines[1:], strict=False):
         if line.startswith('[['):
             return before[:300]
     return (lines or ['unknown error'])[0][:300]

@@ -35,12 +35,13 @@ import os
 import shutil
 import tempfile
 
-from model.layout import BEST_WEIGHTS, EVAL_BEST_METRICS, metrics_file
-from model.tf_compat import tf
-from model.utils import read_json
 from tensorboard.plugins.hparams import api_pb2, metadata
 from tensorboard.plugins.hparams import summary as hparams_summary
 from tensorboard.plugins.hparams import summary_v2 as hparams_summary_v2
+
+from model.layout import BEST_WEIGHTS, EVAL_BEST_METRICS, metrics_file
+from model.tf_compat import tf
+from model.utils import read_json
 
 # The sub-folder of an experiment folder (or a search's parent) where all of the above goes.
 HPARAMS_DIR = 'hparams'

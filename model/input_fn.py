@@ -159,6 +159,7 @@ def header_size(filename):
 
 def _pillow_size(filename):
     import warnings
+
     from PIL import Image
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # a big photo is no threat here

@@ -6,15 +6,28 @@ import re
 
 from tqdm import trange
 
-from model.checkpoints import (epoch_of, find_checkpoint, latest_usable_checkpoint,
-                               recover_saver_history, remove_partial_saves, restore_weights)
+from model.checkpoints import (
+    epoch_of,
+    find_checkpoint,
+    latest_usable_checkpoint,
+    recover_saver_history,
+    remove_partial_saves,
+    restore_weights,
+)
 from model.errors import InputError
 from model.evaluation import evaluate_sess, format_metrics
-from model.hparams import TrainingSession
 from model.examples import example_of
+from model.hparams import TrainingSession
 from model.interrupts import SignalGuard
-from model.layout import (BEST_WEIGHTS, CHECKPOINT_NAME, EVAL_BEST_METRICS, EVAL_LAST_METRICS, EVAL_SUMMARIES,
-                          LAST_WEIGHTS, TRAIN_SUMMARIES)
+from model.layout import (
+    BEST_WEIGHTS,
+    CHECKPOINT_NAME,
+    EVAL_BEST_METRICS,
+    EVAL_LAST_METRICS,
+    EVAL_SUMMARIES,
+    LAST_WEIGHTS,
+    TRAIN_SUMMARIES,
+)
 from model.session_config import session_config
 from model.tf_compat import tf
 from model.utils import read_json, save_dict_to_json

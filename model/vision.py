@@ -142,7 +142,7 @@ def predict(paths, params, model_dir, restore_from, output=None):
         results = {}
         for batch in run_predictions(model_spec, ['filenames', 'predictions', 'probabilities'], model_dir,
                                      restore_from):
-            for filename, prediction, probabilities in zip(*batch):
+            for filename, prediction, probabilities in zip(*batch, strict=True):
                 results[os.fsdecode(filename)] = (int(prediction), probabilities)
 
     for filename in filenames:

@@ -197,7 +197,7 @@ def to_iob2_sentences(sentences, path):
     converted, changed, first = [], 0, None
     for sentence in sentences:
         tags = to_iob2(sentence.tags)
-        differences = sum(old != new for old, new in zip(sentence.tags, tags))
+        differences = sum(old != new for old, new in zip(sentence.tags, tags, strict=True))
         if differences and first is None:
             first = sentence.where
         changed += differences
@@ -310,7 +310,7 @@ def read_split(split_dir, missing_fix, strict=False):
     if not sentence_lines:
         raise InputError("{} is empty: every split needs at least one sentence".format(sentences_path))
     sentences = []
-    for number, (sentence_line, label_line) in enumerate(zip(sentence_lines, label_lines), 1):
+    for number, (sentence_line, label_line) in enumerate(zip(sentence_lines, label_lines, strict=True), 1):
         tokens, tags = sentence_line.split(), label_line.split()
         if not tokens:
             raise InputError("{}:{}: empty sentence: remove the line, and line {} of {}".format(

@@ -62,7 +62,7 @@ def count_entities(gold_tag_seqs, pred_tag_seqs):
     if len(gold_tag_seqs) != len(pred_tag_seqs):
         raise ValueError("{} gold sentences but {} predicted".format(len(gold_tag_seqs), len(pred_tag_seqs)))
     correct = predicted = gold = 0
-    for index, (gold_tags, pred_tags) in enumerate(zip(gold_tag_seqs, pred_tag_seqs)):
+    for index, (gold_tags, pred_tags) in enumerate(zip(gold_tag_seqs, pred_tag_seqs, strict=True)):
         if len(gold_tags) != len(pred_tags):
             raise ValueError("sentence {}: {} gold tags but {} predicted".format(index, len(gold_tags), len(pred_tags)))
         gold_entities = set(get_entities(gold_tags))

@@ -189,14 +189,14 @@ def predict(paths, params, model_dir, restore_from, output=None):
         results = []
         for tokens, tags, lengths in run_predictions(model_spec, ['tokens', 'tags', 'sentence_lengths'],
                                                      model_dir, restore_from):
-            for row_tokens, row_tags, length in zip(tokens, tags, lengths):
+            for row_tokens, row_tags, length in zip(tokens, tags, lengths, strict=True):
                 results.append(([t.decode('utf-8') for t in row_tokens[:length]],
                                 [t.decode('utf-8') for t in row_tags[:length]]))
 
     records = []
     for (where, _), (tokens, tags) in zip(sentences, results, strict=True):
         entities = [(' '.join(tokens[start:end]), kind) for kind, start, end in get_entities(tags)]
-        print(' '.join('{}/{}'.format(token, tag) for token, tag in zip(tokens, tags)), flush=True)
+        print(' '.join('{}/{}'.format(token, tag) for token, tag in zip(tokens, tags, strict=True)), flush=True)
         print('  entities: {}'.format('; '.join('{} ({})'.format(text, kind) for text, kind in entities) or 'none'),
               flush=True)
         records.append({'where': where, 'tokens': tokens, 'tags': tags,
@@ -211,6 +211,7 @@ def write_predictions(path, records):
     """JSON lines (one sentence a line) if path ends in .jsonl, else CSV (one token a row), written atomically."""
     import csv
     import json
+
     from model.utils import write_atomically
 
     def write(f):

@@ -5,8 +5,7 @@ from model.examples import ModelVersion, model_version, no_check
 from model.optimizer import learning_rate_schedule
 from model.tf_compat import tf
 from ner import network
-from ner.entities import count_entities, precision_recall_f1
-
+from ner.entities import count_entities
 
 # params.model_version -> the function that builds that network. Add yours here (and in ner/network.py).
 MODEL_VERSIONS = {
@@ -35,8 +34,8 @@ def entity_metrics(labels, predictions, sentence_lengths, tag_names):
     three local variables sum the counts over the pass; metrics_init_op resets them.
     """
     def count(gold_ids, predicted_ids, lengths):
-        gold = [[tag_names[i] for i in row[:n]] for row, n in zip(gold_ids, lengths)]
-        predicted = [[tag_names[i] for i in row[:n]] for row, n in zip(predicted_ids, lengths)]
+        gold = [[tag_names[i] for i in row[:n]] for row, n in zip(gold_ids, lengths, strict=True)]
+        predicted = [[tag_names[i] for i in row[:n]] for row, n in zip(predicted_ids, lengths, strict=True)]
         return np.array(count_entities(gold, predicted), np.int64)
 
     counts = tf.py_func(count, [labels, predictions, sentence_lengths], tf.int64, stateful=False)
@@ -108,11 +107,11 @@ def model_fn(mode, inputs, params, reuse=False):
         global_step = tf.train.get_or_create_global_step()
         learning_rate = learning_rate_schedule(global_step, params)
         optimizer = tf.train.AdamOptimizer(learning_rate)
-        gradients, variables = zip(*optimizer.compute_gradients(loss))
+        gradients, variables = zip(*optimizer.compute_gradients(loss), strict=True)
         if params.clip_gradients > 0:
             # A long sentence with a bad CRF path can give a huge gradient early in training.
             gradients, _ = tf.clip_by_global_norm(gradients, params.clip_gradients)
-        train_op = optimizer.apply_gradients(zip(gradients, variables), global_step=global_step)
+        train_op = optimizer.apply_gradients(zip(gradients, variables, strict=True), global_step=global_step)
 
     # -----------------------------------------------------------
     # METRICS AND SUMMARIES

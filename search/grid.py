@@ -18,10 +18,10 @@ import os
 import re
 
 from model.errors import InputError
-from model.layout import (CHECKPOINT_NAME, EVAL_BEST_METRICS, EVAL_LAST_METRICS, LAST_WEIGHTS, PARAMS_FILE,
-                          has_weights)
+
 # params_spec and check_value: the same type and range checks (and messages) as a params.json gets.
 from model.examples import params_spec
+from model.layout import CHECKPOINT_NAME, EVAL_BEST_METRICS, EVAL_LAST_METRICS, LAST_WEIGHTS, PARAMS_FILE, has_weights
 from model.params import check_value
 from model.utils import Params, load_params, read_json, save_dict_to_json
 
@@ -101,7 +101,7 @@ def format_value(value):
 def settings(grid):
     """Every combination of the grid's values, as dicts, in the order search.json lists them."""
     keys = list(grid)
-    return [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
 def job_name(setting):

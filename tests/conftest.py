@@ -62,6 +62,7 @@ def data_dir(raw_dir, tmp_path_factory):
 def trained(data_dir, tmp_path_factory):
     """A model trained in-process for two epochs with tiny params (shared: copy it before changing it)."""
     import argparse
+
     import train
     model_dir = str(tmp_path_factory.mktemp('trained') / 'model')
     write_params(model_dir)

@@ -248,6 +248,7 @@ def test_ctrl_c_while_resizing_ends_with_one_line_and_leaves_the_old_dataset(tmp
     import subprocess
     import sys
     import time
+
     from conftest import ROOT
     out = str(tmp_path / 'out')
     build(make_raw(str(tmp_path / 'old raw'), train=5, test=2, name='{label}_IMG_old{i}.jpg'), out, jobs=1)

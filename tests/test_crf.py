@@ -15,7 +15,7 @@ LENGTHS = [1, 2, 4, 3, 1]
 def sequence_score(unary, tags, transitions):
     """Score of one tag sequence of one sentence (unary [L, N] without padding)."""
     score = sum(unary[t, tag] for t, tag in enumerate(tags))
-    return score + sum(transitions[a, b] for a, b in zip(tags[:-1], tags[1:]))
+    return score + sum(transitions[a, b] for a, b in zip(tags[:-1], tags[1:], strict=False))
 
 
 def brute_force(unary, length, gold, transitions):
@@ -79,7 +79,7 @@ def test_decode_matches_brute_force(crf_results):
 
 
 def test_padding_changes_nothing(crf_results):
-    for clean, noisy in zip(crf_results['clean'], crf_results['noisy']):
+    for clean, noisy in zip(crf_results['clean'], crf_results['noisy'], strict=True):
         np.testing.assert_allclose(clean, noisy, rtol=1e-6, atol=1e-5)
 
 

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 
 import pytest
+from tensorboard.plugins.hparams import api_pb2, metadata
 
 import evaluate
 import train
@@ -22,7 +23,6 @@ from model.tf_compat import tf
 from model.utils import Params
 from search.grid import format_value
 from search.hparams_config import write_experiment_config
-from tensorboard.plugins.hparams import api_pb2, metadata
 
 HPARAMS = 'hparams'  # the sub-folder of each experiment folder, and of a search's parent
 
@@ -366,7 +366,7 @@ def test_tensorboard_shows_the_search_as_the_metrics_files_and_the_table_say(sea
         group = rows[row[0]]
         assert row[1] == format_value(group['hparams']['learning_rate'])
         values = metric_values(group)
-        for key, cell in zip(header[2:], row[2:]):
+        for key, cell in zip(header[2:], row[2:], strict=False):
             assert '{:.4f}'.format(float(cell)) == '{:.4f}'.format(values['eval_best_weights/' + key][0]), key
 
 

@@ -10,8 +10,8 @@ from PIL import Image
 
 from conftest import drain
 from model import input_fn as input_module
-from model.input_fn import MB, PEAK_FACTOR, choose_cache, input_fn
 from model.image_files import list_images
+from model.input_fn import MB, PEAK_FACTOR, choose_cache, input_fn
 from model.tf_compat import tf
 
 
@@ -34,7 +34,7 @@ def epochs_of_batches(filenames, labels, params, is_training, steps):
 
 def assert_same_epochs(epochs, expected):
     assert len(epochs) == len(expected)
-    for (images, labels), (expected_images, expected_labels) in zip(epochs, expected):
+    for (images, labels), (expected_images, expected_labels) in zip(epochs, expected, strict=True):
         assert images.dtype == expected_images.dtype == np.float32
         np.testing.assert_array_equal(images, expected_images)
         np.testing.assert_array_equal(labels, expected_labels)

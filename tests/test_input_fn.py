@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.input_fn import input_fn
-from model.image_files import list_images
-from model.tf_compat import tf
 from model.errors import InputError
+from model.image_files import list_images
+from model.input_fn import input_fn
+from model.tf_compat import tf
 
 
 def first_batches(inputs, num_batches, step=0):
@@ -24,7 +24,7 @@ def test_list_images_labels_come_from_names(data_dir):
     filenames, labels = list_images(os.path.join(data_dir, 'train_signs'), 6)
     assert len(filenames) == len(labels) == 96
     assert filenames == sorted(filenames)
-    assert all(int(os.path.basename(f)[0]) == label for f, label in zip(filenames, labels))
+    assert all(int(os.path.basename(f)[0]) == label for f, label in zip(filenames, labels, strict=True))
     assert sorted(set(labels)) == [0, 1, 2, 3, 4, 5]
 
 
@@ -139,7 +139,7 @@ def test_random_flip_mirrors_some_images_and_only_with_the_flag(data_dir, params
     # The flip has its own random draws: with or without it, the same order, brightness and saturation.
     assert list(flipped_labels) == list(unflipped_labels)
     mirrored = []
-    for with_flip, without in zip(flipped, unflipped):
+    for with_flip, without in zip(flipped, unflipped, strict=True):
         if np.array_equal(with_flip, without):
             mirrored.append(False)
         else:  # a left-right flip commutes with the colour jitter: the same pixels, mirrored

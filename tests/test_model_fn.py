@@ -4,9 +4,9 @@ import re
 import numpy as np
 import pytest
 
+from model.errors import InputError
 from model.model_fn import model_fn
 from model.tf_compat import tf
-from model.errors import InputError
 
 SPEC_KEYS = {'images', 'labels', 'iterator_init_op', 'variable_init_op', 'predictions', 'loss', 'accuracy',
              'metrics', 'update_metrics', 'metrics_init_op', 'summary_op'}
@@ -61,7 +61,7 @@ def test_metrics_accumulate_and_reset_to_zero(params):
     with tf.Graph().as_default():
         train_spec = model_fn('train', fake_inputs(params), params)
         eval_spec = model_fn('eval', fake_inputs(params, seed=1), params, reuse=True)
-        accuracy, count = eval_spec['metrics']['accuracy'][0], None
+        accuracy = eval_spec['metrics']['accuracy'][0]
         with tf.Session() as sess:
             sess.run(train_spec['variable_init_op'])
             sess.run([train_spec['metrics_init_op'], eval_spec['metrics_init_op']])

@@ -6,13 +6,11 @@ import shutil
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 import build_ner_dataset
 import build_vocab
 import evaluate
-import export
 import predict
 import train
 from conftest import ROOT, drain, read_json, run
@@ -91,7 +89,7 @@ def test_input_fn_pads_batches_and_gives_the_real_lengths(ner_dir, tmp_path):
     seen = []
     for tokens, lengths, ids, labels, chars in batches:
         assert tokens.shape == ids.shape == labels.shape and chars.shape[:2] == ids.shape
-        for row_tokens, length, row_ids, row_labels in zip(tokens, lengths, ids, labels):
+        for row_tokens, length, row_ids, row_labels in zip(tokens, lengths, ids, labels, strict=True):
             seen.append([t.decode() for t in row_tokens[:length]])
             assert (row_ids[length:] == 0).all() and (row_labels[length:] == 0).all()  # <pad> and O
             assert all(t == b'<pad>' for t in row_tokens[length:])
@@ -179,7 +177,7 @@ def test_entity_metrics_in_the_graph_equal_conlleval_counts(ner_trained, ner_dir
             values = sess.run({name: value for name, (value, _) in spec['metrics'].items()})
     gold, predicted, accuracy_hits, tokens = [], [], 0, 0
     for _, labels, predictions, lengths, _ in batches:
-        for row_labels, row_predictions, length in zip(labels, predictions, lengths):
+        for row_labels, row_predictions, length in zip(labels, predictions, lengths, strict=True):
             gold.append([tags[i] for i in row_labels[:length]])
             predicted.append([tags[i] for i in row_predictions[:length]])
             accuracy_hits += int((row_labels[:length] == row_predictions[:length]).sum())

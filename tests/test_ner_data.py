@@ -8,11 +8,11 @@ import time
 from argparse import Namespace
 
 import pytest
-from conftest import run
 
 import build_ner_dataset
 from build_ner_dataset import build
 from build_vocab import build_vocab
+from conftest import run
 from model.errors import InputError, run_script
 from ner.corpora import LOOKED_FOR, decode_csv, load_corpus, to_iob2
 from ner.entities import count_entities, get_entities, precision_recall_f1
@@ -380,7 +380,7 @@ def test_synthetic_is_not_solved_by_memorising_words(synthetic):
     splits, _ = synthetic
     tag_counts = collections.defaultdict(collections.Counter)
     for sentence in splits['train']:
-        for token, tag in zip(sentence.tokens, sentence.tags):
+        for token, tag in zip(sentence.tokens, sentence.tags, strict=True):
             tag_counts[token][tag] += 1
     predicted = [[tag_counts[token].most_common(1)[0][0] if token in tag_counts else 'O' for token in sentence.tokens]
                  for sentence in splits['dev']]
@@ -392,7 +392,7 @@ def test_synthetic_words_change_role_with_context(synthetic):
     splits, _ = synthetic
     roles = collections.defaultdict(set)
     for sentence in splits['train']:
-        for token, tag in zip(sentence.tokens, sentence.tags):
+        for token, tag in zip(sentence.tokens, sentence.tags, strict=True):
             roles[token].add(tag)
     assert {'B-PER', 'B-LOC'} <= roles['Jordan']
     assert {'B-ORG', 'O'} <= roles['Apple']
@@ -410,7 +410,7 @@ def test_synthetic_has_multi_token_entities(synthetic):
     assert {kind for kind, length in entities if length > 1} == {'PER', 'LOC', 'ORG', 'MISC'}
     assert max(length for _, length in entities) >= 4
     # "University of X": a lower-case word inside an entity.
-    assert any(token == 'of' and tag == 'I-ORG' for s in splits['train'] for token, tag in zip(s.tokens, s.tags))
+    assert any(token == 'of' and tag == 'I-ORG' for s in splits['train'] for token, tag in zip(s.tokens, s.tags, strict=True))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,15 +23,15 @@ import evaluate
 import export
 import predict
 from build_dataset import resize_and_save
-from conftest import ROOT, drain, read_json, run, write_params
+from conftest import drain, run, write_params
 from model.checkpoints import restore
+from model.errors import InputError
 from model.examples import example_of
+from model.image_files import list_images
 from model.image_resize import exif_orientation, pil_bilinear_resize, resize_like_build_dataset
 from model.input_fn import _parse_function, decode_new_image, predict_input_fn, serving_input_fn
-from model.image_files import list_images
 from model.model_fn import model_fn
 from model.tf_compat import tf
-from model.errors import InputError
 from model.utils import Params
 from model.vision import class_names, list_inputs
 
@@ -530,7 +530,7 @@ def test_predict_script(predicted, new_images):
 
     assert rows[0] == ['file', 'label'] + ['probability_{}'.format(i) for i in range(6)]
     assert [row[0] for row in rows[1:]] == readable
-    for line, row in zip(lines, rows[1:]):
+    for line, row in zip(lines, rows[1:], strict=False):
         probabilities = np.array(row[2:], dtype=np.float32)
         assert probabilities.sum() == pytest.approx(1, abs=1e-5)
         assert row[1] == str(probabilities.argmax())
@@ -558,7 +558,7 @@ def test_predict_agrees_with_evaluate_on_the_test_set(trained, data_dir):
     results = predict.main(predict.parser.parse_args(
         ['--model_dir', trained, os.path.join(data_dir, 'test_signs')]))
     assert list(results) == filenames
-    for filename, expected in zip(filenames, evaluated):
+    for filename, expected in zip(filenames, evaluated, strict=True):
         label, got = results[filename]
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6, err_msg=filename)
         assert label == expected.argmax()

@@ -27,13 +27,13 @@ import evaluate
 import train
 from conftest import ROOT, copy_of, read_json, run, write_params
 from model.checkpoints import checkpoint_problem, find_checkpoint, has_weights
+from model.errors import HANDLER_TAG, InputError, run_script
 from model.image_check import find_bad_image
-from model.input_fn import input_fn
 from model.image_files import list_images
+from model.input_fn import input_fn
 from model.interrupts import Interrupted, SignalGuard
 from model.tf_compat import tf
 from model.training import TrainingDiverged
-from model.errors import HANDLER_TAG, InputError, run_script
 
 # 96 training images in batches of 16 (conftest's data_dir and TINY params).
 STEPS_PER_EPOCH = 6

@@ -14,10 +14,10 @@ import sys
 import time
 
 import pytest
+from test_training import assert_same_training
 
 from conftest import ROOT, read_json, write_params
 from search.grid import saved_epoch
-from test_training import assert_same_training
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,16 @@ import pytest
 import train
 from conftest import read_json, run, write_params
 from model.errors import InputError
-from search.grid import (DEFAULT_SEARCH, job_name, plan_jobs, prepare_folder, read_search, settings, status_of,
-                         train_command)
+from search.grid import (
+    DEFAULT_SEARCH,
+    job_name,
+    plan_jobs,
+    prepare_folder,
+    read_search,
+    settings,
+    status_of,
+    train_command,
+)
 from search.results import gather, markdown_table
 
 

@@ -7,11 +7,11 @@ import sys
 import time
 
 import pytest
+from test_training import assert_same_training
 
 from conftest import ROOT, read_json, write_params
 from processes import processes_mentioning, read_until
 from search.grid import plan_jobs, saved_epoch
-from test_training import assert_same_training
 
 pytestmark = pytest.mark.slow
 

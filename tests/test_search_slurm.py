@@ -74,7 +74,7 @@ def test_two_jobs_through_slurm_then_skipped_then_the_table(cluster, tmp_path, d
     status = [line for line in result.stdout.splitlines() if line.startswith('Slurm: ')]
     assert status[-1] == 'Slurm: 0 running, 0 pending, 2 done, 0 failed'
     assert any(re.match(r'^Slurm: [12] running, [01] pending, 0 done, 0 failed$', line) for line in status), status
-    assert all(a != b for a, b in zip(status, status[1:]))
+    assert all(a != b for a, b in zip(status, status[1:], strict=False))
     accounts = subprocess.run(['squeue', '--noheader', '--states=all', '--jobs=' + ','.join(submitted.values()),
                                '--format=%a'], env=cluster.env, capture_output=True, text=True, check=True)
     assert accounts.stdout.split() == ['cs230', 'cs230']
@@ -183,13 +183,13 @@ def test_ctrl_c_cancels_the_submitted_jobs_and_no_other(cluster, tmp_path, data_
         wait_for(lambda: 'RUNNING' in squeue_states(cluster, ours).values(), 'a job to run', timeout=60)
         wait_for(lambda: any(os.path.exists(os.path.join(str(tmp_path), 'long', 'num_epochs_{}'.format(n),
                                                          'slurm-{}.out'.format(job_id)))
-                             for n, job_id in zip((300, 301, 302), ours)), 'its log')
+                             for n, job_id in zip((300, 301, 302), ours, strict=True)), 'its log')
         running = [job_id for job_id, state in squeue_states(cluster, ours).items() if state == 'RUNNING']
         assert len(running) == 1
         search.send_signal(signal.SIGINT)
         output = ''.join(lines) + search.communicate(timeout=60)[0]
         assert search.returncode == 130, output
-        for job, job_id in zip(('num_epochs_300', 'num_epochs_301', 'num_epochs_302'), ours):
+        for job, job_id in zip(('num_epochs_300', 'num_epochs_301', 'num_epochs_302'), ours, strict=True):
             if job_id in running:
                 expected = 'cancelled {}: Slurm job {} (log: {})'.format(
                     job, job_id, os.path.join('long', job, 'slurm-{}.out'.format(job_id)))

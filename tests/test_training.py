@@ -15,13 +15,13 @@ import evaluate
 import train
 from conftest import copy_of, read_json, write_params
 from model.checkpoints import restore
+from model.errors import InputError
 from model.image_files import list_images
 from model.input_fn import input_fn
 from model.interrupts import Interrupted
 from model.model_fn import model_fn
 from model.tf_compat import tf
 from model.training import TrainingDiverged
-from model.errors import InputError
 from model.utils import Params
 
 
@@ -322,7 +322,7 @@ def test_tensorboard_shows_the_input_images_and_the_mislabeled_dev_images(traine
             images, batch_labels, predictions = sess.run([spec['images'], spec['labels'], spec['predictions']])
     expected = {}
     for label in range(params.num_labels):
-        wrong = [image for image, truth, predicted in zip(images, batch_labels, predictions)
+        wrong = [image for image, truth, predicted in zip(images, batch_labels, predictions, strict=True)
                  if predicted == label and truth != label]
         expected.update({'incorrectly_labeled_{}/image/{}'.format(label, i): image for i, image in enumerate(wrong[:3])})
     assert expected and sorted(shown) == sorted(expected)
