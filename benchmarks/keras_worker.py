@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 if os.environ.get('TF_USE_LEGACY_KERAS'):
     sys.exit("keras_worker.py measures Keras 3: run it without TF_USE_LEGACY_KERAS in the environment")
@@ -23,6 +22,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from keras_timing import EpochTimer  # noqa: E402 (benchmarks/, beside this script)
 
 SEED = 230
 
@@ -97,18 +97,6 @@ def build_model(params, train_size):
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=['accuracy'])
     return model
-
-
-class EpochTimer(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.start)
 
 
 def main(args):
