@@ -99,6 +99,8 @@ def main(args):
     train_files, train_labels = list_images(os.path.join(args.data_dir, 'train_signs'), params.num_labels)
     eval_files, eval_labels = list_images(os.path.join(args.data_dir, 'dev_signs'), params.num_labels)
     params.train_size, params.eval_size = len(train_files), len(eval_files)
+    params.train_steps = num_steps_for(params.train_size, params.batch_size)
+    params.eval_steps = num_steps_for(params.eval_size, params.batch_size)
 
     epochs = []
     with tempfile.TemporaryDirectory() as tmp, tf.Graph().as_default():
@@ -114,9 +116,9 @@ def main(args):
             warm_up(sess, [train_spec, eval_spec], inputs, params, args.warmup_steps)
             for _ in range(args.epochs):
                 start = time.perf_counter()
-                train_sess(sess, train_spec, num_steps_for(params.train_size, params.batch_size), writer, params)
+                train_sess(sess, train_spec, params.train_steps, writer, params)
                 train_s = time.perf_counter() - start
-                evaluate_sess(sess, eval_spec, num_steps_for(params.eval_size, params.batch_size))
+                evaluate_sess(sess, eval_spec, params.eval_steps)
                 epochs.append({'train_s': train_s, 'eval_s': time.perf_counter() - start - train_s,
                                'peak_mb': peak_mb(), 'current_mb': current_mb()})
         writer.close()
