@@ -56,8 +56,10 @@ def test_the_session_is_written_once_and_replaced_only_when_the_params_change(tm
     info = hparams.read_session(model_dir)
     assert info.group_name == ''  # the group is the session: the folder
     values = {key: value.WhichOneof('kind') for key, value in info.hparams.items()}
-    # Every key a search may vary, with its type; class_names is unset (None) and left out.
-    assert set(values) == set(params_spec('vision', 'params.json')) - {'class_names'}
+    # Every key a search may vary, with its type; the optional keys left unset (class_names, cache_budget_mb) are not.
+    unset = {key for key in params_spec('vision', 'params.json') if getattr(params, key) is None}
+    assert unset == {'class_names', 'cache_budget_mb'}
+    assert set(values) == set(params_spec('vision', 'params.json')) - unset
     assert values['learning_rate'] == values['batch_size'] == 'number_value'
     assert values['use_batch_norm'] == 'bool_value' and values['model_version'] == 'string_value'
     assert info.hparams['learning_rate'].number_value == params.learning_rate
