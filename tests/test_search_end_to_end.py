@@ -110,68 +110,49 @@ def test_a_failing_job_through_a_launcher_while_the_other_finishes(tmp_path, dat
         for name in ('num_labels_6', 'num_labels_2')]
 
 
-def test_ctrl_c_stops_the_running_job_and_keeps_the_finished_one(tmp_path, data_dir):
+def test_ctrl_c_stops_the_running_job_keeps_the_finished_one_and_the_next_search_resumes_it(
+        tmp_path, data_dir, trained):
+    """Ctrl-C once the second job saved epoch 1; the same command again skips the first and resumes the second,
+    which ends as the uninterrupted run of the same params (the trained fixture's) ends."""
     parent = str(tmp_path / 'epochs')
-    make_parent(parent, {'num_epochs': [1, 200]})
+    make_parent(parent, {'num_epochs': [1, 2]})
+    stopped_job = os.path.join(parent, 'num_epochs_2')
     search = subprocess.Popen([sys.executable, os.path.join(ROOT, 'search_hyperparams.py'), '--parent_dir', parent,
                                '--data_dir', data_dir], cwd=str(tmp_path), stdout=subprocess.PIPE, text=True)
     try:
         lines = read_until(search, lambda lines: len(lines) >= 2)
         assert lines[1].startswith('[1/2] num_epochs_1: finished'), lines
-        long_job = os.path.join(parent, 'num_epochs_200')
         deadline = time.monotonic() + 120
-        while not os.path.isfile(os.path.join(long_job, 'last_weights', 'checkpoint')):  # well under way
+        while saved_epoch(stopped_job) < 1:
             assert time.monotonic() < deadline and search.poll() is None
-            time.sleep(0.2)
-        assert processes_mentioning(long_job)
+            time.sleep(0.002)
+        assert processes_mentioning(stopped_job)
         search.send_signal(signal.SIGINT)
         output = ''.join(lines) + search.communicate(timeout=60)[0]
     finally:
         search.kill()
     assert search.returncode == 130
-    assert 'stopped num_epochs_200 (log: {})'.format(os.path.join(long_job, 'output.log')) in output
+    assert 'stopped num_epochs_2 (log: {})'.format(os.path.join(stopped_job, 'output.log')) in output
     assert 'Interrupted: finished jobs are kept' in output
-    assert processes_mentioning(long_job) == []
+    assert processes_mentioning(stopped_job) == []
     finished = read_json(os.path.join(parent, 'num_epochs_1', 'metrics_eval_best_weights.json'))
     assert finished['epoch'] == 1
-    # Run again, the search would skip the finished job and continue the stopped one from its weights.
-    assert [job.status for job in plan_jobs(parent, {'num_epochs': [1, 200]})] == ['done', 'resume']
-
-
-def test_a_job_stopped_after_an_epoch_is_resumed_by_the_next_search_and_ends_as_if_never_stopped(
-        tmp_path, data_dir, trained):
-    """The job trains what the trained fixture trained (same params, learning_rate 0.005 as the base)."""
-    parent = str(tmp_path / 'resumed')
-    write_params(parent)
-    with open(os.path.join(parent, 'search.json'), 'w') as f:
-        json.dump({'learning_rate': [0.005]}, f)
-    job = os.path.join(parent, 'learning_rate_0.005')
-    assert read_json(os.path.join(trained, 'params.json')) == dict(read_json(os.path.join(parent, 'params.json')))
-    search = subprocess.Popen([sys.executable, os.path.join(ROOT, 'search_hyperparams.py'), '--parent_dir', parent,
-                               '--data_dir', data_dir], cwd=str(tmp_path), stdout=subprocess.PIPE, text=True)
-    try:
-        # Ctrl-C as soon as epoch 1 is saved: the search stops the job, which keeps that epoch.
-        deadline = time.monotonic() + 300
-        while saved_epoch(job) < 1:
-            assert time.monotonic() < deadline and search.poll() is None
-            time.sleep(0.002)
-        search.send_signal(signal.SIGINT)
-        output = search.communicate(timeout=60)[0]
-    finally:
-        search.kill()
-    assert search.returncode == 130 and 'stopped learning_rate_0.005' in output, output
-    assert sorted(name for name in os.listdir(os.path.join(job, 'last_weights')) if name.endswith('.index')) == [
+    # Stopped after its first epoch: the next search continues it from its weights.
+    assert sorted(name for name in os.listdir(os.path.join(stopped_job, 'last_weights')) if name.endswith('.index')) == [
         'after-epoch-1.index']
-    assert [j.status for j in plan_jobs(parent, {'learning_rate': [0.005]})] == ['resume']
+    assert [job.status for job in plan_jobs(parent, {'num_epochs': [1, 2]})] == ['done', 'resume']
 
     again = script('search_hyperparams.py', '--parent_dir', parent, '--data_dir', data_dir, cwd=str(tmp_path))
-    assert '[1/1] learning_rate_0.005: finished after' in again.stdout
-    assert 'Search in {}: 1 job(s): 1 trained.'.format(parent) in again.stdout
-    with open(os.path.join(job, 'output.log')) as f:
-        log = f.read()
-    assert log.count('==== ') == 2 and '--restore_from {}'.format(os.path.join(job, 'last_weights')) in log
-    assert 'Epoch 2/2' in log.split('==== ')[2] and 'Epoch 1/2' not in log.split('==== ')[2]
-    assert_same_training(job, trained)
+    assert again.stdout.splitlines()[0] == 'skipped num_epochs_1: it has its results already'
+    assert '[1/1] num_epochs_2: finished after' in again.stdout
+    assert 'Search in {}: 2 job(s): 1 trained, 1 skipped (already done).'.format(parent) in again.stdout
+    assert read_json(os.path.join(parent, 'num_epochs_1', 'metrics_eval_best_weights.json')) == finished
+    with open(os.path.join(stopped_job, 'output.log')) as f:
+        attempts = f.read().split('==== ')[1:]
+    assert len(attempts) == 2 and '--restore_from {}'.format(os.path.join(stopped_job, 'last_weights')) in attempts[1]
+    assert 'Epoch 2/2' in attempts[1] and 'Epoch 1/2' not in attempts[1]
+    assert read_json(os.path.join(stopped_job, 'params.json')) == read_json(os.path.join(trained, 'params.json'))
+    assert_same_training(stopped_job, trained)
 
 
 # A job that ignores SIGTERM (as a wrapper that neither handles nor forwards it might): it only sleeps.
