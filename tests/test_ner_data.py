@@ -13,7 +13,7 @@ import build_ner_dataset
 from build_ner_dataset import build
 from build_vocab import build_vocab
 from conftest import run
-from model.errors import InputError, run_script
+from model.errors import HANDLER_TAG, InputError, run_script
 from ner.corpora import LOOKED_FOR, decode_csv, load_corpus, to_iob2
 from ner.entities import count_entities, get_entities, precision_recall_f1
 from ner.synthetic import generate
@@ -319,6 +319,11 @@ def test_no_data_dir(tmp_path):
 
 
 def test_script_refuses_both_or_neither_source(capsys):
+    # A script run earlier in this process (train.main) may have left its log handlers: the error
+    # would go to them; this script, run as a user runs it, has none.
+    for handler in [h for h in logging.getLogger().handlers if getattr(h, HANDLER_TAG, False)]:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
     for args in (Namespace(synthetic=True, data_dir='data/conll', output_dir='x', overwrite=False),
                  Namespace(synthetic=False, data_dir=None, output_dir='x', overwrite=False)):
         with pytest.raises(SystemExit) as exit_info:
