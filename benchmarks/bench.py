@@ -381,6 +381,9 @@ def measure_scaling(work_dir, size, changes, quick):
 
 def report_scaling(results):
     """Print the scaling runs; returns {figure name: value} of SCALE_FIGURES."""
+    def cpu_per_image(run):
+        return statistics.median(epoch['train_cpu_s'] for epoch in run['epochs']) / run['train_size']
+
     def per_image(run):
         """Seconds per training image: of the one epoch of 10x and 50x; of the median epoch of 1x.
 
@@ -396,10 +399,11 @@ def report_scaling(results):
     for name in ('{}x'.format(factor) for factor in SCALE_FACTORS):
         run = results[name]
         first = run['epochs'][0]
-        print("   {}: {} training images, {:.2f} ms per image ({:.3f} of 1x); first epoch {:.1f} s, dev {:.1f} s; "
-              "graph built in {:.1f} s; peak RSS {:.0f} MB (cache budget {:.0f} MB)".format(
-                  name, run['train_size'], 1000 * per_image(run), per_image(run) / per_image(results['1x']),
-                  first['train_s'], first['eval_s'], run['graph_s'], first['peak_mb'], run['budget_mb']))
+        print("   {}: {} training images, {:.2f} ms per image ({:.3f} of 1x; CPU time {:.2f} ms, {:.3f} of 1x); "
+              "first epoch {:.1f} s, dev {:.1f} s; graph built in {:.1f} s; peak RSS {:.0f} MB (cache budget {:.0f} MB)"
+              .format(name, run['train_size'], 1000 * per_image(run), per_image(run) / per_image(results['1x']),
+                      1000 * cpu_per_image(run), cpu_per_image(run) / cpu_per_image(results['1x']),
+                      first['train_s'], first['eval_s'], run['graph_s'], first['peak_mb'], run['budget_mb']))
         for line in run['choices']:
             print("      " + line)
     for name, label in (('1x', 'cached as the budget decides'), ('streamed_1x', 'read from the files')):

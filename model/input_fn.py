@@ -144,8 +144,11 @@ def header_size(filename):
                 f.seek(2)
                 while True:
                     segment = f.read(4)  # 0xFF, the marker, the segment's length (2 bytes, counting itself)
-                    if len(segment) < 4 or segment[0] != 0xFF:
-                        break
+                    if len(segment) < 4 or segment[0] != 0xFF or segment[1] in (0xD9, 0xDA):
+                        break  # not a segment, or the end or the scan before any frame: Pillow's turn
+                    if segment[1] == 0xFF:  # a fill byte before the marker
+                        f.seek(-3, 1)
+                        continue
                     if segment[1] in JPEG_FRAME_MARKERS:
                         frame = f.read(5)  # precision, height, width
                         if len(frame) == 5:

@@ -113,6 +113,9 @@ def test_sizes_read_from_the_headers_are_pillows(tmp_path):
     for name, (image, options) in files.items():
         image.save(str(tmp_path / name), **options)
     (tmp_path / 'broken.jpg').write_bytes(b'\xff\xd8\xff\xe0\x00')
+    jpeg = (tmp_path / 'rgb.jpg').read_bytes()
+    (tmp_path / 'fill.jpg').write_bytes(jpeg[:2] + b'\xff\xff' + jpeg[2:])  # fill bytes before a marker
+    files['fill.jpg'] = None
     for name in files:
         with Image.open(str(tmp_path / name)) as image:
             assert input_module.header_size(str(tmp_path / name)) == image.size, name
