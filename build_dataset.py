@@ -44,7 +44,7 @@ from tqdm import tqdm
 from model.errors import InputError, run_script
 from model.image_files import IMAGE_EXTENSIONS, JPEG_QUALITY, SIZE, label_problem, scan_folder, split_by_label
 from model.params import SEED
-from model.utils import save_dict_to_json
+from model.utils import check_output_dir, save_dict_to_json
 from model.vision import SOURCE_FILE
 
 SPLITS = ('train_signs', 'dev_signs', 'test_signs')
@@ -193,15 +193,6 @@ def split_train_dev(filenames):
     random.Random(SPLIT_SEED).shuffle(filenames)
     split = int(0.8 * len(filenames))
     return filenames[:split], filenames[split:]
-
-
-def check_output_dir(output_dir, overwrite):
-    """Refuse to mix a new dataset into one already built, unless --overwrite."""
-    for split in SPLITS:
-        folder = os.path.join(output_dir, split)
-        if os.path.isdir(folder) and os.listdir(folder) and not overwrite:
-            raise InputError("{} already holds a dataset ({} is not empty): pass --overwrite to replace it, "
-                             "or choose another --output_dir".format(output_dir, folder))
 
 
 def check_not_inside(data_dir, output_dir):
@@ -369,7 +360,7 @@ def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False
     waits for the move to finish.
     """
     check_not_inside(data_dir, output_dir)
-    check_output_dir(output_dir, overwrite)
+    check_output_dir(output_dir, SPLITS, overwrite)
     parent = os.path.dirname(os.path.abspath(output_dir))
     os.makedirs(parent, exist_ok=True)
     skipped = []
@@ -460,7 +451,7 @@ def main(args):
     if args.size < 1 or args.num_labels < 1 or args.jobs < 1:
         raise InputError("--size, --num_labels and --jobs must be positive")
     check_not_inside(data_dir, args.output_dir)
-    check_output_dir(args.output_dir, args.overwrite)
+    check_output_dir(args.output_dir, SPLITS, args.overwrite)
     if args.synthetic:
         write_synthetic(data_dir)
     build(data_dir, args.output_dir, args.size, args.num_labels, args.jobs, args.overwrite)

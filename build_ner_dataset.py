@@ -23,6 +23,7 @@ import shutil
 import tempfile
 
 from model.errors import InputError, run_script
+from model.utils import check_output_dir
 from ner.corpora import SPLITS, load_corpus, write_split
 from ner.entities import get_entities
 from ner.synthetic import generate
@@ -36,15 +37,6 @@ parser.add_argument('--data_dir', default=None,
 parser.add_argument('--synthetic', action='store_true', help="Write a generated dataset instead (no download)")
 parser.add_argument('--output_dir', default='data/NER', help="Where to write the dataset")
 parser.add_argument('--overwrite', action='store_true', help="Replace a dataset already built in --output_dir")
-
-
-def check_output_dir(output_dir, overwrite):
-    """Refuse to write over a dataset already built, unless --overwrite."""
-    for split in SPLITS:
-        folder = os.path.join(output_dir, split)
-        if os.path.isdir(folder) and os.listdir(folder) and not overwrite:
-            raise InputError("{} already holds a dataset ({} is not empty): pass --overwrite to replace it, "
-                             "or choose another --output_dir".format(output_dir, folder))
 
 
 def write_dataset(splits, output_dir):
@@ -105,7 +97,7 @@ def build(output_dir, data_dir=None, synthetic=False, overwrite=False, synthetic
     synthetic_sizes: (train, dev, test) sentences of the generated set, for tests that want
     a smaller one (default: ner/synthetic.py's).
     """
-    check_output_dir(output_dir, overwrite)
+    check_output_dir(output_dir, SPLITS, overwrite)
     if synthetic:
         logging.info("Generating a synthetic NER dataset (ner/synthetic.py)")
         splits = generate(*(synthetic_sizes or ()))

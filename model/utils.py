@@ -172,3 +172,15 @@ def write_atomically(path, write, newline=None):
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
         raise
+
+
+def check_output_dir(output_dir, splits, overwrite):
+    """Refuse to write a data set over one already built (a split folder not empty), unless --overwrite.
+
+    Shared by build_dataset.py and build_ner_dataset.py.
+    """
+    for split in splits:
+        folder = os.path.join(output_dir, split)
+        if os.path.isdir(folder) and os.listdir(folder) and not overwrite:
+            raise InputError("{} already holds a dataset ({} is not empty): pass --overwrite to replace it, "
+                             "or choose another --output_dir".format(output_dir, folder))
