@@ -82,6 +82,12 @@ class Tagger(keras.Model):
         self.dense = keras.layers.Dense(dataset_params['number_of_tags'])
         self.transitions = self.add_weight(shape=(dataset_params['number_of_tags'],) * 2, initializer='zeros',
                                            name='transition_params')
+        # Keras 3 reports the compiled loss tracker, not a train_step's own 'loss' entry: track it here.
+        self.loss_tracker = keras.metrics.Mean(name='loss')
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker]
 
     def call(self, batch, training=False):
         features = tf.concat([self.word_embedding(batch['sentence']), self.char_features(batch['chars']),
@@ -97,7 +103,8 @@ class Tagger(keras.Model):
                                                       self.transitions))
         gradients = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
-        return {'loss': loss}
+        self.loss_tracker.update_state(loss)
+        return {'loss': self.loss_tracker.result()}
 
 
 def main(args):

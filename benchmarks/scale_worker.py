@@ -30,7 +30,8 @@ sys.path.insert(0, ROOT)
 
 from model.evaluation import evaluate_sess, num_steps_for  # noqa: E402
 from model.image_files import list_images  # noqa: E402
-from model.input_fn import MB, cache_budget, input_fn  # noqa: E402
+from model.input_fn import input_fn  # noqa: E402
+from model.memory import MB, cache_budget  # noqa: E402
 from model.model_fn import model_fn  # noqa: E402
 from model.params import SEED  # noqa: E402
 from model.session_config import session_config  # noqa: E402

@@ -4,6 +4,7 @@ import os
 from collections import namedtuple
 
 from model.image_resize import resize_like_build_dataset
+from model.memory import cache_budget, mb
 from model.params import SEED
 from model.tf_compat import tf
 
@@ -91,19 +92,10 @@ def _fixed_settings(dataset):
 
 # --- The image cache: in which form, and whether it fits ----------------------------------------------
 
-# Unless params.json sets cache_budget_mb, the decoded images of a split may take this share of
-# the memory available when the graph is built (MemAvailable in /proc/meminfo, or what the
-# memory limit of a container or Slurm job leaves, if less)...
-SHARE_OF_AVAILABLE = 0.5
-# ...or, where only the machine's total memory is known (no /proc/meminfo), this share of it...
-SHARE_OF_TOTAL = 0.25
-# ...or, where neither is known, this many MB.
-FALLBACK_BUDGET_MB = 1024
 # While the first epoch decodes the images into one tensor, the process grows by more than the
 # tensor: by 1.24 to 1.3 times its size when decoding alone, by 1.9 times the two caches in a
 # whole training run on 43,200 + 10,800 images of 64x64 (benchmarks/README.md).
 PEAK_FACTOR = 2
-MB = 1024 * 1024
 
 # How a split's decoded images are kept: `dtype` 'uint8' (as decoded, each converted and resized
 # every epoch) or 'float32' (as _parse_function gives them); `side` as 'WxH'; `num_bytes` of all.
@@ -173,93 +165,6 @@ def _pillow_size(filename):
             return None
 
 
-# Where the control groups are (the memory limits of a container or of a Slurm job).
-CGROUP_ROOT = '/sys/fs/cgroup'
-# (limit, usage, statistics) files of cgroup v2 and v1, and the page cache the kernel can reclaim.
-CGROUP_FILES = {2: ('memory.max', 'memory.current', 'memory.stat', 'inactive_file'),
-                1: ('memory.limit_in_bytes', 'memory.usage_in_bytes', 'memory.stat', 'total_inactive_file')}
-
-
-def available_memory():
-    """(bytes, what they are) of the memory this process can still take; (None, None) if unknown.
-
-    The machine's MemAvailable, or what the control group of a container or a Slurm job
-    still allows if that is less; without /proc/meminfo, the machine's total memory.
-    """
-    available = None
-    try:
-        with open('/proc/meminfo') as f:
-            for line in f:
-                if line.startswith('MemAvailable:'):
-                    available = int(line.split()[1]) * 1024  # the file counts in kB
-    except (OSError, ValueError, IndexError):
-        pass
-    room = cgroup_memory_room()
-    if room is not None and (available is None or room < available):
-        return room, 'left under the memory limit of this job or container'
-    if available is not None:
-        return available, 'available'
-    try:
-        return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE'), 'of memory in all'
-    except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or not these names
-        return None, None
-
-
-def cgroup_memory_room(proc_cgroup='/proc/self/cgroup', root=CGROUP_ROOT):
-    """Bytes the control groups of this process let it grow by (the tightest of them), or None if none has a limit.
-
-    Usage counts without the page cache the kernel can reclaim (inactive_file), as container
-    tools count a working set.
-    """
-    try:
-        with open(proc_cgroup) as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return None
-    rooms = []
-    for line in lines:
-        hierarchy, controllers, path = (line.split(':', 2) + ['', ''])[:3]
-        if hierarchy == '0' and not controllers:
-            version, base = 2, root
-        elif 'memory' in controllers.split(','):
-            version, base = 1, os.path.join(root, 'memory')
-        else:
-            continue
-        limit_name, usage_name, stat_name, reclaimable = CGROUP_FILES[version]
-        parts = [part for part in path.split('/') if part]
-        for depth in range(len(parts), -1, -1):  # the group, then each group above it
-            folder = os.path.join(base, *parts[:depth])
-            try:
-                with open(os.path.join(folder, limit_name)) as f:
-                    limit = f.read().strip()
-                with open(os.path.join(folder, usage_name)) as f:
-                    usage = int(f.read())
-            except (OSError, ValueError):
-                continue
-            if limit == 'max' or int(limit) >= 2 ** 60:  # no limit (v1 writes a huge number)
-                continue
-            try:
-                with open(os.path.join(folder, stat_name)) as f:
-                    stats = dict(line.split() for line in f if len(line.split()) == 2)
-                usage -= int(stats.get(reclaimable, 0))
-            except (OSError, ValueError):
-                pass
-            rooms.append(max(0, int(limit) - usage))
-    return min(rooms) if rooms else None
-
-
-def cache_budget(params):
-    """(bytes the decoded images of one split may take, where that figure comes from)."""
-    if params.cache_budget_mb is not None:
-        return params.cache_budget_mb * MB, 'cache_budget_mb in params.json'
-    memory, what = available_memory()
-    if memory is None:
-        return FALLBACK_BUDGET_MB * MB, 'a fixed {} MB: the free memory is unknown here'.format(FALLBACK_BUDGET_MB)
-    share = SHARE_OF_TOTAL if what == 'of memory in all' else SHARE_OF_AVAILABLE
-    return share * memory, '{:.0%} of the {} MB {}; set cache_budget_mb in params.json to change it'.format(
-        share, _mb(memory), what)
-
-
 def smallest_exact_cache(filenames, size):
     """The Cache of the smallest form that gives exactly the pixels of _parse_function, and why that form.
 
@@ -290,19 +195,14 @@ def choose_cache(filenames, params, what):
     cache, why = smallest_exact_cache(filenames, params.image_size)
     budget, budget_source = cache_budget(params)
     figures = "{} images as {} {} ({}): {} MB, up to {} MB while the first epoch decodes them".format(
-        len(filenames), cache.dtype, cache.side, why, _mb(cache.num_bytes), _mb(PEAK_FACTOR * cache.num_bytes))
+        len(filenames), cache.dtype, cache.side, why, mb(cache.num_bytes), mb(PEAK_FACTOR * cache.num_bytes))
     if PEAK_FACTOR * cache.num_bytes <= budget:
         logging.info("%s: decoded once, then kept in memory, within the cache budget of %s MB (%s): %s",
-                     what, _mb(budget), budget_source, figures)
+                     what, mb(budget), budget_source, figures)
         return cache
     logging.info("%s: read from the files every epoch, as in memory they would pass the cache budget of %s MB "
-                 "(%s): %s", what, _mb(budget), budget_source, figures)
+                 "(%s): %s", what, mb(budget), budget_source, figures)
     return None
-
-
-def _mb(num_bytes):
-    megabytes = num_bytes / MB
-    return '{:.1f}'.format(megabytes) if megabytes < 10 else '{:,.0f}'.format(megabytes)
 
 
 def _decoded_once(dataset, decode_fn, num_samples, params):

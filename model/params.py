@@ -41,6 +41,9 @@ CORE_PARAMS = {
     'inter_op_threads': spec(int, 0, "ops that may run at once (Session config); 0: TensorFlow's choice",
                              minimum=0),
     'xla_jit': spec(bool, False, "XLA auto-clustering, for GPUs (see benchmarks/README.md)"),
+    # Default: half the memory available at start (see model/memory.py); 0: never keep a split in memory.
+    'cache_budget_mb': spec(float, None, "MB one split may take in memory once prepared (the decoded images, the "
+                                         "prepared sentences); above it, it is prepared again every epoch", minimum=0),
 }
 
 # Keys the scripts add at run time (the sizes of the splits, their batches per epoch); not for params.json.

@@ -27,9 +27,6 @@ VISION_PARAMS = {
                                     "(default: the label's digit, as in SIGNS)", items=str),
     'cache_images': spec(bool, True, "decode the images once and keep them in memory "
                                      "(when they fit in cache_budget_mb; false: always read the files)"),
-    # Default: half the memory available at start (see choose_cache in model/input_fn.py); 0: never cache.
-    'cache_budget_mb': spec(float, None, "MB the decoded images of one split may take in memory; above it, "
-                                         "they are read from the files every epoch", minimum=0),
 }
 PARAMS = VISION_PARAMS
 

@@ -112,7 +112,34 @@ def num_batches(lengths, batch_size):
     return sum(-(-count // batch_size) for count in per_bucket.values())
 
 
-def input_fn(mode, sentences, labels, params):
+def prepared_once(dataset, num_sentences):
+    """Every (sentence_features, labels) element of `dataset` as one element of ragged tensors [N, ...].
+
+    The first epoch prepares the sentences (splitting, lookups, characters, casing: about a
+    third of an epoch's time, all of it before the first batch, as the shuffle buffer holds the
+    whole split); every later epoch takes them from memory. The iterator over the prepared
+    split is initialized once, with the lookup tables it reads (tf.tables_initializer(), in
+    variable_init_op), so its cache() lasts; iterator_init_op rebuilds only the pipeline after it.
+    """
+    whole = (dataset
+             .apply(tf.data.experimental.dense_to_ragged_batch(num_sentences))
+             .cache()
+             .repeat()
+             .prefetch(1))  # asks for the next element at once: the cache sees the end and is complete
+    iterator = tf.data.make_initializable_iterator(whole)  # a one-shot iterator cannot read lookup tables
+    tf.add_to_collection(tf.GraphKeys.TABLE_INITIALIZERS, iterator.initializer)
+    return iterator.get_next()
+
+
+def gather_batch(prepared, indices, padding_values):
+    """The sentences `indices` of the prepared split, padded as padded_batch pads them."""
+    def gather(tensor, padding):
+        rows = tf.gather(tensor, indices)
+        return rows.to_tensor(default_value=padding) if isinstance(rows, tf.RaggedTensor) else rows
+    return tf.nest.map_structure(gather, prepared, padding_values)
+
+
+def input_fn(mode, sentences, labels, params, num_sentences=None):
     """Input function for NER
 
     Args:
@@ -121,6 +148,8 @@ def input_fn(mode, sentences, labels, params):
         sentences: (tf.Dataset) yielding sentence_features dicts (the ids of the words, their characters...)
         labels: (tf.Dataset) yielding list of ids of tags, and their number
         params: (Params) contains hyperparameters of the model (ex: `params.num_epochs`)
+        num_sentences: (int) how many sentences the datasets hold, to prepare them once and keep
+                       them in memory (see prepared_once); None: prepared again every epoch
 
     Returns:
         inputs: (dict) with the `sentence`, `labels`, `sentence_lengths` (and the base model's `chars`,
@@ -131,6 +160,19 @@ def input_fn(mode, sentences, labels, params):
 
     # Zip the sentence and the labels together
     dataset = tf.data.Dataset.zip((sentences, labels))
+    padded_shapes, padding_values = padded_shapes_and_values(params)
+    if num_sentences is not None:
+        # From here on the elements are the numbers of the sentences; each batch of numbers becomes the
+        # batch of those sentences at the end. The shuffle, buckets and batches are the same as the
+        # sentences' would be (they depend on the seed and the lengths only): so are the weights.
+        prepared = prepared_once(dataset, num_sentences)
+        lengths = prepared[0]['sentence_lengths']
+        dataset = tf.data.Dataset.range(num_sentences)
+        sentence_length = lambda index: tf.gather(lengths, index)
+        padded_shapes, finish = None, lambda indices: gather_batch(prepared, indices, padding_values)
+    else:
+        sentence_length = lambda features, _: features['sentence_lengths']
+        finish = None
 
     if is_training:
         # As in the vision example: each epoch (a run of iterator_init_op) has a new order,
@@ -139,15 +181,13 @@ def input_fn(mode, sentences, labels, params):
         dataset = dataset.shuffle(buffer_size=params.train_size, seed=epoch_seed)
 
     # Create batches and pad the sentences of different length: batches of sentences of similar length
-    padded_shapes, padding_values = padded_shapes_and_values(params)
     boundaries = bucket_boundaries()
-    dataset = (dataset
-               .apply(tf.data.experimental.bucket_by_sequence_length(
-                   lambda features, _: features['sentence_lengths'], boundaries,
-                   [params.batch_size] * (len(boundaries) + 1),
-                   padded_shapes=padded_shapes, padding_values=padding_values))
-               .prefetch(1)  # make sure you always have one batch ready to serve
-               )
+    dataset = dataset.apply(tf.data.experimental.bucket_by_sequence_length(
+        sentence_length, boundaries, [params.batch_size] * (len(boundaries) + 1),
+        padded_shapes=padded_shapes, padding_values=None if finish else padding_values))
+    if finish:
+        dataset = dataset.map(finish)
+    dataset = dataset.prefetch(1)  # make sure you always have one batch ready to serve
 
     # Create initializable iterator from this dataset so that we can reset at each epoch
     iterator = tf.data.make_initializable_iterator(dataset)

@@ -99,6 +99,10 @@ def drop_words(sentence, is_training, params):
                     sentence)
 
 
+# char_features runs its CNN on a number of words that is a multiple of this.
+CHAR_ROWS = 64
+
+
 def char_features(chars, params):
     """[B, T, W] char ids -> [B, T, char_filters]: a CNN over each word's characters, max-pooled.
 
@@ -108,7 +112,13 @@ def char_features(chars, params):
     char_embeddings = tf.get_variable('char_embeddings', dtype=tf.float32,
                                       shape=[params.char_vocab_size, params.char_embedding_size])
     batch_size, num_steps, word_length = tf.unstack(tf.shape(chars))
-    words = tf.reshape(chars, [-1, word_length])  # [B*T, W]: the CNN sees one word at a time
+    # A batch repeats its words ('the', commas, padding): the CNN sees each distinct spelling once,
+    # [N, W], and every token takes its spelling's features back at the end.
+    words, spelling = tf.raw_ops.UniqueV2(x=tf.reshape(chars, [-1, word_length]), axis=tf.constant([0], tf.int64))
+    # oneDNN keeps a compiled convolution for each input shape it meets: with one shape per number of
+    # distinct words, memory would grow epoch after epoch. Rows of padding (never gathered back) round
+    # the number up to a multiple of CHAR_ROWS, so few shapes occur.
+    words = tf.pad(words, [[0, tf.math.floormod(-tf.shape(words)[0], CHAR_ROWS)], [0, 0]])
     # Padding characters are zeros to the CNN, as its own 'same' padding is: a word's feature must not
     # depend on how long the longest word of its batch is (predict.py and the exported model batch
     # sentences differently from training).
@@ -117,7 +127,7 @@ def char_features(chars, params):
                             params.char_kernel_size, padding='same', activation=tf.nn.relu)
     # Padding characters must not win the max; ReLU outputs are >= 0, so zeroing them is enough.
     pooled = tf.reduce_max(conv * is_char, axis=1)
-    return tf.reshape(pooled, [batch_size, num_steps, params.char_filters])
+    return tf.reshape(tf.gather(pooled, spelling), [batch_size, num_steps, params.char_filters])
 
 
 def casing_features(casing, params):
@@ -127,13 +137,39 @@ def casing_features(casing, params):
     return tf.nn.embedding_lookup(casing_embeddings, casing)
 
 
+def lstm(inputs_by_time, num_units, name):
+    """One LSTM layer over time-major inputs [T, B, D] -> outputs [T, B, num_units], in one fused op.
+
+    The math of tf.nn.rnn_cell.LSTMCell (gates i, j, f, o from one kernel over [input, output],
+    forget bias 1, no peepholes, no clipping), but BlockLSTM runs all the time steps in one op and
+    its gradient in another: no while_loop with its dozens of small ops per step to schedule.
+    """
+    num_inputs = inputs_by_time.shape[2]
+    with tf.variable_scope(name):
+        kernel = tf.get_variable('kernel', [num_inputs + num_units, 4 * num_units])
+        bias = tf.get_variable('bias', [4 * num_units], initializer=tf.zeros_initializer())
+    zeros = tf.zeros(tf.stack([tf.shape(inputs_by_time)[1], num_units]))
+    no_peephole = tf.zeros([num_units])
+    outputs = tf.raw_ops.BlockLSTM(
+        seq_len_max=tf.cast(tf.shape(inputs_by_time)[0], tf.int64), x=inputs_by_time, cs_prev=zeros, h_prev=zeros,
+        w=kernel, wci=no_peephole, wcf=no_peephole, wco=no_peephole, b=bias, forget_bias=1.0, cell_clip=-1.0,
+        use_peephole=False)
+    return outputs.h
+
+
 def bidirectional_lstm(features, sequence_lengths, num_units):
-    """Forward and backward LSTM over the real tokens of each sentence, outputs concatenated."""
-    forward = tf.nn.rnn_cell.LSTMCell(num_units, name='forward')
-    backward = tf.nn.rnn_cell.LSTMCell(num_units, name='backward')
-    (output_fw, output_bw), _ = tf.nn.bidirectional_dynamic_rnn(
-        forward, backward, features, sequence_length=sequence_lengths, dtype=tf.float32)
-    return tf.concat([output_fw, output_bw], axis=2)
+    """Forward and backward LSTM over the real tokens of each sentence, outputs concatenated (zeros at padding).
+
+    The backward LSTM reads each sentence reversed up to its own length, so it starts at the
+    sentence's last real token, never at the padding.
+    """
+    by_time = tf.transpose(features, [1, 0, 2])  # [T, B, D]: the fused op steps through the first axis
+    forward = lstm(by_time, num_units, 'forward')
+    reversed_by_time = tf.reverse_sequence(by_time, sequence_lengths, seq_axis=0, batch_axis=1)
+    backward = tf.reverse_sequence(lstm(reversed_by_time, num_units, 'backward'), sequence_lengths,
+                                   seq_axis=0, batch_axis=1)
+    outputs = tf.transpose(tf.concat([forward, backward], axis=2), [1, 0, 2])
+    return outputs * tf.sequence_mask(sequence_lengths, tf.shape(features)[1], dtype=outputs.dtype)[:, :, None]
 
 
 def build_model_bilstm_char(is_training, inputs, params):

@@ -10,8 +10,10 @@ from PIL import Image
 
 from conftest import drain
 from model import input_fn as input_module
+from model import memory
 from model.image_files import list_images
-from model.input_fn import MB, PEAK_FACTOR, choose_cache, input_fn
+from model.input_fn import PEAK_FACTOR, choose_cache, input_fn
+from model.memory import MB
 from model.tf_compat import tf
 
 
@@ -138,28 +140,28 @@ def test_the_budget_counts_the_peak_of_the_smallest_form(params, data_dir, caplo
     assert caplog.records[-1].getMessage() == (
         'Training images: read from the files every epoch, as in memory they would pass the cache budget of {} MB '
         '(cache_budget_mb in params.json): {} images as uint8 64x64 (as decoded): {} MB, up to {} MB while the '
-        'first epoch decodes them'.format(input_module._mb(peak * 0.999), len(filenames),
-                                           input_module._mb(peak / PEAK_FACTOR), input_module._mb(peak)))
+        'first epoch decodes them'.format(memory.mb(peak * 0.999), len(filenames),
+                                           memory.mb(peak / PEAK_FACTOR), memory.mb(peak)))
     params.cache_budget_mb = 0
     assert choose_cache(filenames, params, 'Training images') is None
 
 
 def test_default_budget_is_a_share_of_the_memory(params, monkeypatch):
     params.cache_budget_mb = None
-    monkeypatch.setattr(input_module, 'available_memory', lambda: (8000 * MB, 'available'))
-    assert input_module.cache_budget(params)[0] == 4000 * MB
-    monkeypatch.setattr(input_module, 'available_memory', lambda: (8000 * MB, 'of memory in all'))
-    assert input_module.cache_budget(params) == (2000 * MB, '25% of the 8,000 MB of memory in all; set '
+    monkeypatch.setattr(memory, 'available_memory', lambda: (8000 * MB, 'available'))
+    assert memory.cache_budget(params)[0] == 4000 * MB
+    monkeypatch.setattr(memory, 'available_memory', lambda: (8000 * MB, 'of memory in all'))
+    assert memory.cache_budget(params) == (2000 * MB, '25% of the 8,000 MB of memory in all; set '
                                                               'cache_budget_mb in params.json to change it')
-    monkeypatch.setattr(input_module, 'available_memory', lambda: (None, None))
-    assert input_module.cache_budget(params)[0] == input_module.FALLBACK_BUDGET_MB * MB
+    monkeypatch.setattr(memory, 'available_memory', lambda: (None, None))
+    assert memory.cache_budget(params)[0] == memory.FALLBACK_BUDGET_MB * MB
 
 
 def test_available_memory_reads_meminfo_or_falls_back(monkeypatch):
-    monkeypatch.setattr(input_module, 'cgroup_memory_room', lambda: None)
-    memory, what = input_module.available_memory()
+    monkeypatch.setattr(memory, 'cgroup_memory_room', lambda: None)
+    available, what = memory.available_memory()
     if os.path.isfile('/proc/meminfo'):
-        assert what == 'available' and 0 < memory
+        assert what == 'available' and 0 < available
     real_open = open
 
     def no_meminfo(path, *args, **kwargs):
@@ -167,11 +169,11 @@ def test_available_memory_reads_meminfo_or_falls_back(monkeypatch):
             raise FileNotFoundError(path)
         return real_open(path, *args, **kwargs)
     monkeypatch.setattr('builtins.open', no_meminfo)
-    memory, what = input_module.available_memory()
+    available, what = memory.available_memory()
     if hasattr(os, 'sysconf'):
-        assert what == 'of memory in all' and memory == os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
-    monkeypatch.setattr(input_module, 'cgroup_memory_room', lambda: 3000 * MB)
-    assert input_module.available_memory() == (3000 * MB, 'left under the memory limit of this job or container')
+        assert what == 'of memory in all' and available == os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+    monkeypatch.setattr(memory, 'cgroup_memory_room', lambda: 3000 * MB)
+    assert memory.available_memory() == (3000 * MB, 'left under the memory limit of this job or container')
 
 
 def write_files(folder, files):
@@ -198,7 +200,7 @@ def test_the_memory_limit_of_a_job_or_container_counts(tmp_path):
         # no limit anywhere
         'proc_none': '4:memory:/\n',
     })
-    room = input_module.cgroup_memory_room
+    room = memory.cgroup_memory_room
     assert room(str(tmp_path / 'proc_v2'), str(tmp_path / 'v2')) == 4000000000 - (1500000000 - 500000000)
     assert room(str(tmp_path / 'proc_v1'), str(tmp_path / 'v1')) == 1500000000
     assert room(str(tmp_path / 'proc_none'), str(tmp_path / 'v1')) is None

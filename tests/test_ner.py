@@ -1,11 +1,13 @@
 """The NER example on the shared core: input pipeline, graph, metrics, and the scripts end to end."""
 import argparse
 import json
+import logging
 import os
 import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import build_ner_dataset
@@ -15,6 +17,7 @@ import predict
 import train
 from conftest import ROOT, drain, read_json, run
 from model.errors import InputError
+from model.params import SEED
 from model.tf_compat import tf
 from model.utils import Params
 from ner import example as ner_example
@@ -129,6 +132,45 @@ def test_bucketing_keeps_padding_low(ner_dir, tmp_path):
     assert len(batches) == ner_example.num_batches(data, 300, params) == params.train_steps
     assert real == sum(len(line.split()) for line in open(data[0], encoding='utf-8'))
     assert 1 - real / padded < 0.15
+
+
+@pytest.mark.parametrize('is_training', [True, False])
+def test_sentences_prepared_once_give_the_batches_and_weights_of_the_streamed_pipeline(
+        ner_dir, tmp_path, caplog, is_training):
+    params = ner_params(ner_dir, tmp_path)
+    data, _ = ner_example.load_split(ner_dir, 'train', params)
+    names = ('tokens', 'sentence', 'sentence_lengths', 'chars', 'casing', 'labels')
+
+    def two_epochs(cache_budget_mb):
+        params.cache_budget_mb = cache_budget_mb
+        with tf.Graph().as_default():
+            tf.set_random_seed(SEED)
+            inputs = ner_example.input_fn(is_training, data, params)
+            weights = tf.get_variable('weights', [4])  # made after the pipeline, as the model's are
+            global_step = tf.train.get_or_create_global_step()
+            with tf.Session() as sess:
+                sess.run(tf.group(tf.tables_initializer(), tf.global_variables_initializer()))
+                epochs = []
+                for _ in range(2):
+                    sess.run(inputs['iterator_init_op'])
+                    epochs.append(drain(sess, {name: inputs[name] for name in names}))
+                    sess.run(tf.assign_add(global_step, 1))  # a new order for the next epoch
+                return epochs, sess.run(weights)
+
+    caplog.set_level(logging.INFO)
+    kept, kept_weights = two_epochs(None)
+    assert 'sentences: prepared once, then kept in memory, within the cache budget' in caplog.text
+    streamed, streamed_weights = two_epochs(0)
+    assert 'sentences: prepared again every epoch, as in memory they would pass the cache budget of 0.0 MB ' \
+           '(cache_budget_mb in params.json): 300 sentences' in caplog.text
+    np.testing.assert_array_equal(kept_weights, streamed_weights)
+    assert [len(epoch) for epoch in kept] == [len(epoch) for epoch in streamed] == [params.train_steps] * 2
+    if is_training:
+        assert [b['sentence_lengths'].tolist() for b in kept[0]] != [b['sentence_lengths'].tolist() for b in kept[1]]
+    for kept_batch, streamed_batch in zip(sum(kept, []), sum(streamed, []), strict=True):
+        for name in names:
+            assert kept_batch[name].dtype == streamed_batch[name].dtype, name
+            np.testing.assert_array_equal(kept_batch[name], streamed_batch[name], err_msg=name)
 
 
 def test_tokenize_splits_punctuation_as_the_corpora_do():
