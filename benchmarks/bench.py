@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py            # about 2 to 3 minutes on 2 idle cores
     python benchmarks/bench.py --quick    # about a minute: smaller set, fewer epochs (a smoke test only)
+    python benchmarks/bench.py --ner_only # part 6 alone; --scale_only: part 7 alone
 
 What it measures (see benchmarks/README.md for the figures and what limits them):
 1. keras_ratio: seconds per training epoch of our train_sess on the base model, over the
@@ -60,7 +61,9 @@ parser.add_argument('--work_dir', default=None,
 parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
                     help="Change a param of the base model for the epoch timings, e.g. --set xla_jit=true")
 parser.add_argument('--scale_only', action='store_true',
-                    help="Only the scaling run (part 6): about 5 minutes on 2 cores, 20 s with --quick")
+                    help="Only the scaling run (part 7): about 5 minutes on 2 cores, 20 s with --quick")
+parser.add_argument('--ner_only', action='store_true',
+                    help="Only the NER example (part 6): about a minute on 2 cores")
 
 
 def sizes(quick):
@@ -219,13 +222,19 @@ def main(args):
     print("Machine: {nproc} cores, {cpu}, Python {python}".format(**machine()))
     print("Load average (1 min) at start: {:.2f}".format(load()))
     try:
-        results = None if args.scale_only else measure(work_dir, size, parse_changes(args.set), args.quick)
-        scale_results = measure_scaling(work_dir, size, parse_changes(args.set), args.quick)
+        if args.ner_only:
+            results = measure_ner(work_dir, size, args.quick)
+        elif not args.scale_only:
+            results = measure(work_dir, size, parse_changes(args.set), args.quick)
+        scale_results = None if args.ner_only else measure_scaling(work_dir, size, parse_changes(args.set), args.quick)
     finally:
         if own_dir:
             shutil.rmtree(work_dir, ignore_errors=True)
-    figures = {} if args.scale_only else report(results, args.set)
-    figures.update(report_scaling(scale_results))
+    if args.ner_only:
+        figures = report_ner(results)
+    else:
+        figures = {} if args.scale_only else report(results, args.set)
+        figures.update(report_scaling(scale_results))
     print("Load average (1 min) at end: {:.2f}".format(load()))
     print()
     for name in FIGURES + SCALE_FIGURES:
@@ -251,13 +260,21 @@ def measure(work_dir, size, changes, quick):
     with open(write_params(os.path.join(model_dir, 'params.json'), changes, size['epochs'])) as f:
         results['num_epochs'] = json.load(f)['num_epochs']
     results['first_step_s'], results['train_wall_s'], results['train_peak_mb'] = train_script(data_dir, model_dir)
+    results.update(measure_ner(work_dir, size, quick))
+    return results
+
+
+def measure_ner(work_dir, size, quick):
+    """Part 6: our NER training epochs, then Keras's on the batches ours made (also out of the box)."""
     ner_data = build_ner_data(work_dir, size['ner_sizes'])
     batches = os.path.join(work_dir, 'ner_batches.npz')
-    results['ner'] = run_worker('ner_worker.py', '--data_dir', ner_data, '--params', BASE_NER_PARAMS,
-                                '--rounds', str(size['ner_rounds']), '--batches', batches)
-    results['ner_keras'] = run_worker('ner_keras_worker.py', '--batches', batches, '--params', BASE_NER_PARAMS,
-                                      '--vocab', ner_data, '--epochs', str(size['ner_rounds'] + 1),
-                                      env=keras_env(results['graph']['onednn']))
+    results = {'ner': run_worker('ner_worker.py', '--data_dir', ner_data, '--params', BASE_NER_PARAMS,
+                                 '--rounds', str(size['ner_rounds']), '--batches', batches)}
+    keras_args = ('--batches', batches, '--params', BASE_NER_PARAMS, '--vocab', ner_data,
+                  '--epochs', str(size['ner_rounds'] + 1))
+    results['ner_keras'] = run_worker('ner_keras_worker.py', *keras_args, env=keras_env(results['ner']['onednn']))
+    if not quick and 'TF_ENABLE_ONEDNN_OPTS' not in os.environ:
+        results['ner_keras_default'] = run_worker('ner_keras_worker.py', *keras_args, env=keras_env(None))
     return results
 
 
@@ -296,6 +313,21 @@ def report(results, settings):
     print("5. python train.py ({} epochs): first training step after {:.1f} s, exit after {:.1f} s, "
           "peak RSS {:.0f} MB".format(results['num_epochs'], results['first_step_s'], results['train_wall_s'],
                                       results['train_peak_mb']))
+    figures = report_ner(results)
+    figures.update({
+        'keras_ratio': median['ours_train'] / keras_epoch,
+        'pipeline_overhead': max(train_overhead, eval_overhead),
+        'peak_fraction': achieved / graph['peak_gflops'],
+        'build_speedup': jpeg['loop_s'] / jpeg['build_s'],
+        'first_step_s': results['first_step_s'],
+        'train_wall_s': results['train_wall_s'],
+        'train_peak_mb': results['train_peak_mb'],
+    })
+    return figures
+
+
+def report_ner(results):
+    """Print part 6; returns its figures."""
     ner, ner_keras = results['ner'], results['ner_keras']
     ner_epoch, ner_keras_epoch = statistics.median(ner['ours_train']), statistics.median(ner_keras['keras_train'])
     print("6. NER ({}, {} sentences, {} batches): epoch {:.2f} s, Keras {} model.fit of the same network on the "
@@ -305,22 +337,19 @@ def report(results, settings):
               ner_keras_epoch, ner['real_tokens'], ner['padded_positions'], ner['peak_mb_first_epoch'],
               ner['peak_mb_last_epoch']))
     print("   (every epoch, s) ours: {}; Keras: {}".format(fmt(ner['ours_train']), fmt(ner_keras['keras_train'])))
+    if 'ner_keras_default' in results:
+        default_epoch = statistics.median(results['ner_keras_default']['keras_train'])
+        print("   Keras out of the box (TensorFlow's default oneDNN setting): {:.2f} s ({}), ours/that {:.3f}".format(
+            default_epoch, fmt(results['ner_keras_default']['keras_train']), ner_epoch / default_epoch))
     return {
         'ner_keras_ratio': ner_epoch / ner_keras_epoch,
         'ner_tokens_per_s': ner['real_tokens'] / ner_epoch,
         'ner_padding_fraction': 1 - ner['real_tokens'] / ner['padded_positions'],
         'ner_memory_growth_mb': ner['peak_mb_last_epoch'] - ner['peak_mb_first_epoch'],
-        'keras_ratio': median['ours_train'] / keras_epoch,
-        'pipeline_overhead': max(train_overhead, eval_overhead),
-        'peak_fraction': achieved / graph['peak_gflops'],
-        'build_speedup': jpeg['loop_s'] / jpeg['build_s'],
-        'first_step_s': results['first_step_s'],
-        'train_wall_s': results['train_wall_s'],
-        'train_peak_mb': results['train_peak_mb'],
     }
 
 
-# --- 6. Scaling: the same set 1, 10 and 50 times over -----------------------------------------------
+# --- 7. Scaling: the same set 1, 10 and 50 times over -----------------------------------------------
 
 SCALE_FACTORS = (1, 10, 50)
 
@@ -394,7 +423,7 @@ def report_scaling(results):
         return statistics.median(epoch['train_s'] for epoch in run['epochs']) / run['train_size']
 
     print()
-    print("6. Scaling: one epoch of training (then one of dev evaluation) as train.py runs it, on the set "
+    print("7. Scaling: one epoch of training (then one of dev evaluation) as train.py runs it, on the set "
           "itself, 10 and 50 times over")
     for name in ('{}x'.format(factor) for factor in SCALE_FACTORS):
         run = results[name]

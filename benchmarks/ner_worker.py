@@ -79,7 +79,7 @@ def main(args):
     print(json.dumps({'ours_train': times[1:], 'warmup': times[0], 'num_batches': len(batches),
                       'real_tokens': real, 'padded_positions': padded, 'train_size': params.train_size,
                       'peak_mb_first_epoch': peaks[0], 'peak_mb_last_epoch': peaks[-1],
-                      'model_version': params.model_version}))
+                      'model_version': params.model_version, 'onednn': os.environ.get('TF_ENABLE_ONEDNN_OPTS')}))
 
 
 if __name__ == '__main__':

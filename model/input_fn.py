@@ -6,7 +6,7 @@ from collections import namedtuple
 from model.image_resize import resize_like_build_dataset
 from model.memory import cache_budget, mb
 from model.params import SEED
-from model.tf_compat import tf
+from model.tf_compat import fixed_settings, tf
 
 
 def file_bytes(filenames):
@@ -76,18 +76,6 @@ def train_preprocess(image, label, seed, use_random_flip):
     image = tf.clip_by_value(image, 0.0, 1.0)
 
     return image, label
-
-
-def _fixed_settings(dataset):
-    """The dataset with tf.data's autotuning off: our parallelism and prefetch depth are set by hand.
-
-    With autotuning on (TensorFlow's default), its background thread made iterator_init_op
-    wait up to a second for the previous iterator to shut down, in about half of the
-    epochs: more than the epoch's whole input pipeline costs (see benchmarks/README.md).
-    """
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return dataset.with_options(options)
 
 
 # --- The image cache: in which form, and whether it fits ----------------------------------------------
@@ -224,7 +212,7 @@ def _decoded_once(dataset, decode_fn, num_samples, params):
     graph = tf.get_default_graph()
     graph_seed, graph.seed = graph.seed, None
     try:
-        iterator = tf.data.make_one_shot_iterator(_fixed_settings(decoded))
+        iterator = tf.data.make_one_shot_iterator(fixed_settings(decoded))
     finally:
         graph.seed = graph_seed
     return iterator.get_next()
@@ -299,7 +287,7 @@ def input_fn(is_training, filenames, labels, params):
                )
 
     # Create reinitializable iterator from dataset
-    iterator = tf.data.make_initializable_iterator(_fixed_settings(dataset))
+    iterator = tf.data.make_initializable_iterator(fixed_settings(dataset))
     images, labels = iterator.get_next()
     iterator_init_op = iterator.initializer
 

@@ -66,3 +66,16 @@ tf.disable_v2_behavior()
 # The errors a tf.data pipeline raises for a file it cannot read or decode: the scripts
 # catch them to name the file (see the examples' explain_data_error).
 DATA_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.NotFoundError, tf.errors.DataLossError)
+
+
+def fixed_settings(dataset):
+    """The dataset with tf.data's autotuning off: our parallelism and prefetch depth are set by hand.
+
+    With autotuning on (TensorFlow's default), its background thread made iterator_init_op
+    wait up to a second for the previous iterator to shut down, in about half of the
+    epochs: more than the epoch's whole input pipeline costs (see benchmarks/README.md); in the
+    NER pipeline, 60 to 200 ms an epoch.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)

@@ -14,7 +14,7 @@ import collections
 import os
 
 from model.params import SEED
-from model.tf_compat import tf
+from model.tf_compat import fixed_settings, tf
 from ner.network import char_ids, token_features
 
 # The vocabulary files of a data set (written by build_vocab.py), and its sizes.
@@ -190,7 +190,7 @@ def input_fn(mode, sentences, labels, params, num_sentences=None):
     dataset = dataset.prefetch(1)  # make sure you always have one batch ready to serve
 
     # Create initializable iterator from this dataset so that we can reset at each epoch
-    iterator = tf.data.make_initializable_iterator(dataset)
+    iterator = tf.data.make_initializable_iterator(fixed_settings(dataset))
 
     # Query the output of the iterator for input to the model
     features, (labels, _) = iterator.get_next()
@@ -240,7 +240,7 @@ def predict_input_fn(sentences, vocabs, params):
     dataset = (tf.data.Dataset.from_tensor_slices(tf.constant(sentences, tf.string))
                .batch(params.batch_size)
                .map(lambda batch: batch_features(batch, vocabs, params)))
-    iterator = tf.data.make_initializable_iterator(dataset)
+    iterator = tf.data.make_initializable_iterator(fixed_settings(dataset))
     return dict(iterator.get_next(), iterator_init_op=iterator.initializer)
 
 
