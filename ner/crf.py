@@ -40,26 +40,103 @@ def crf_sequence_score(unary_scores, tag_indices, sequence_lengths, transition_p
     return unary + binary
 
 
+# Sums of exponentials below this count as this (a path e^-69 times less likely than the best adds nothing):
+# the logarithm stays finite.
+_TINY = 1e-30
+
+
+def _log_matmul_exp(scores, exp_transitions, top, transpose=False):
+    """log(exp(scores) @ exp(transitions)) [B, N] for scores [B, N], given exp(transitions - top) and top.
+
+    Shifted so that every exponential is at most 1: exp(scores - shift) @ exp(transitions - top),
+    then shift and top added back. `transpose` multiplies by the transposed transitions.
+    """
+    shift = tf.reduce_max(scores, axis=1, keepdims=True)
+    total = tf.matmul(tf.exp(scores - shift), exp_transitions, transpose_b=transpose)
+    return tf.math.log(tf.maximum(total, _TINY)) + (shift + top)
+
+
+def _alphas(unary_by_time, transition_params):
+    """The forward algorithm: alpha_t [T, B, N], alpha_t[j] = log sum_i exp(alpha_{t-1}[i] + transition[i, j]) + unary_t[j].
+
+    Every step of the batch is computed; a sentence's alphas after its last step are never used.
+    """
+    num_steps = tf.shape(unary_by_time)[0]
+    unary = tf.TensorArray(unary_by_time.dtype, size=num_steps).unstack(unary_by_time)
+    top = tf.reduce_max(transition_params)
+    exp_transitions = tf.exp(transition_params - top)
+
+    def step(t, alpha, alphas):
+        alpha = _log_matmul_exp(alpha, exp_transitions, top) + unary.read(t)
+        return t + 1, alpha, alphas.write(t, alpha)
+
+    first = unary.read(0)
+    alphas = tf.TensorArray(unary_by_time.dtype, size=num_steps, element_shape=first.shape).write(0, first)
+    # A while_loop (not tf.scan) so that one-step batches, with no loop iteration, just work.
+    _, _, alphas = tf.while_loop(lambda t, *_: t < num_steps, step, (tf.constant(1), first, alphas))
+    return alphas.stack()
+
+
+def _betas(unary_by_time, sequence_lengths, transition_params):
+    """The backward algorithm: beta_t [T, B, N], the log-sum of the scores of every way to end the
+    sentence from tag j at step t; 0 at a sentence's last step and after it."""
+    num_steps = tf.shape(unary_by_time)[0]
+    unary = tf.TensorArray(unary_by_time.dtype, size=num_steps).unstack(unary_by_time)
+    top = tf.reduce_max(transition_params)
+    exp_transitions = tf.exp(transition_params - top)
+    last_steps = tf.expand_dims(sequence_lengths - 1, 1)  # [B, 1]
+
+    def step(t, beta, betas):
+        beta = _log_matmul_exp(unary.read(t + 1) + beta, exp_transitions, top, transpose=True)
+        beta = tf.where(tf.broadcast_to(t >= last_steps, tf.shape(beta)), tf.zeros_like(beta), beta)
+        return t - 1, beta, betas.write(t, beta)
+
+    last = tf.zeros_like(unary.read(0))
+    betas = tf.TensorArray(unary_by_time.dtype, size=num_steps, element_shape=last.shape).write(num_steps - 1, last)
+    _, _, betas = tf.while_loop(lambda t, *_: t >= 0, step, (num_steps - 2, last, betas))
+    return betas.stack()
+
+
 def crf_log_norm(unary_scores, sequence_lengths, transition_params):
     """log Z [B]: log of the summed exp-scores of all tag sequences (the forward algorithm).
 
-    alpha_t[j] = log sum_i exp(alpha_{t-1}[i] + transition[i, j]) + unary_t[j]; a sentence that
-    has ended keeps its last alpha, so padded steps change nothing.
+    Its gradient is written out (the forward-backward algorithm) rather than derived through
+    the loop by tf.gradients, which would keep every intermediate of every step on stacks: the
+    derivative of log Z by unary_t[j] is the probability that tag j is at step t, and by
+    transition[i, j] the expected number of times tag i is followed by tag j.
     """
     sequence_lengths = tf.cast(sequence_lengths, tf.int32)
-    unary_by_time = _time_major(unary_scores)
-    num_steps = tf.shape(unary_by_time)[0]
-    transitions = tf.expand_dims(transition_params, 0)  # [1, N, N], broadcast over sentences
 
-    def step(t, alpha):
-        candidates = tf.expand_dims(alpha, 2) + transitions  # [B, N_from, N_to]
-        new_alpha = tf.reduce_logsumexp(candidates, axis=1) + unary_by_time[t]
-        return t + 1, tf.where(tf.broadcast_to(_is_real_step(t, sequence_lengths), tf.shape(alpha)),
-                               new_alpha, alpha)
+    @tf.custom_gradient
+    def log_norm(unary_scores, transition_params):
+        unary_by_time = _time_major(unary_scores)
+        alphas = _alphas(unary_by_time, transition_params)
+        last_steps = tf.stack([sequence_lengths - 1, tf.range(tf.shape(sequence_lengths)[0])], axis=1)
+        log_z = tf.reduce_logsumexp(tf.gather_nd(alphas, last_steps), axis=1)
 
-    # A while_loop (not tf.scan) so that one-step batches, with no loop iteration, just work.
-    _, alpha = tf.while_loop(lambda t, _: t < num_steps, step, (tf.constant(1), unary_by_time[0]))
-    return tf.reduce_logsumexp(alpha, axis=1)
+        def gradient(d_log_z):
+            betas = _betas(unary_by_time, sequence_lengths, transition_params)
+            real = tf.transpose(tf.sequence_mask(sequence_lengths, tf.shape(unary_by_time)[0]))  # [T, B]
+            d_log_z = tf.reshape(d_log_z, [1, -1, 1])
+            # P(y_t = j) = exp(alpha_t[j] + beta_t[j] - log Z); `where`, as after a sentence's end the
+            # exponent is meaningless and may overflow.
+            log_unary_marginals = alphas + betas - tf.expand_dims(tf.expand_dims(log_z, 0), 2)
+            unary_marginals = tf.where(tf.broadcast_to(tf.expand_dims(real, 2), tf.shape(alphas)),
+                                       tf.exp(log_unary_marginals), tf.zeros_like(alphas))
+            # P(y_{t-1} = i, y_t = j) = exp(alpha_{t-1}[i] + transition[i, j] + unary_t[j] + beta_t[j] - log Z)
+            log_pair_marginals = (tf.expand_dims(alphas[:-1], 3) + transition_params
+                                  + tf.expand_dims(unary_by_time[1:] + betas[1:], 2)
+                                  - tf.reshape(log_z, [1, -1, 1, 1]))  # [T-1, B, N, N]
+            pair_real = tf.broadcast_to(tf.reshape(real[1:], [tf.shape(real)[0] - 1, -1, 1, 1]),
+                                        tf.shape(log_pair_marginals))
+            pair_marginals = tf.where(pair_real, tf.exp(log_pair_marginals), tf.zeros_like(log_pair_marginals))
+            d_unary = _time_major(unary_marginals * d_log_z)  # [T, B, N] -> [B, T, N]
+            d_transitions = tf.reduce_sum(pair_marginals * tf.expand_dims(d_log_z, 3), axis=[0, 1])
+            return d_unary, d_transitions
+
+        return log_z, gradient
+
+    return log_norm(unary_scores, tf.convert_to_tensor(transition_params))
 
 
 def crf_log_likelihood(unary_scores, tag_indices, sequence_lengths, transition_params):

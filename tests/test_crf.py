@@ -48,7 +48,8 @@ def crf_results():
         transitions_in = tf.constant(transitions)
         likelihood = crf_log_likelihood(unary_in, tags_in, lengths_in, transitions_in)
         decoded, best_scores = crf_decode(unary_in, transitions_in, lengths_in)
-        fetches = (likelihood, decoded, best_scores)
+        gradients = tf.gradients(tf.reduce_sum(likelihood), [unary_in, transitions_in])
+        fetches = (likelihood, decoded, best_scores, gradients)
         with tf.Session() as sess:
             clean = sess.run(fetches, {unary_in: unary, tags_in: tags, lengths_in: LENGTHS})
             noisy = sess.run(fetches, {unary_in: noisy_unary, tags_in: noisy_tags, lengths_in: LENGTHS})
@@ -68,7 +69,7 @@ def test_log_likelihood_matches_brute_force(crf_results):
 
 
 def test_decode_matches_brute_force(crf_results):
-    _, decoded, best_scores = crf_results['clean']
+    _, decoded, best_scores, _ = crf_results['clean']
     assert decoded.shape == (len(LENGTHS), MAX_LENGTH)
     for i, length in enumerate(LENGTHS):
         _, best_tags, best_score = brute_force(crf_results['unary'][i], length, crf_results['tags'][i],
@@ -78,13 +79,36 @@ def test_decode_matches_brute_force(crf_results):
         np.testing.assert_allclose(best_scores[i], best_score, rtol=1e-5, atol=1e-5)
 
 
+def test_gradients_are_gold_counts_minus_expected_counts(crf_results):
+    """d log p(gold) / d unary[t, j] = [gold_t == j] - P(y_t = j); for a transition (a, b), the gold count
+    of a -> b minus its expected count: the probabilities from every tag sequence, enumerated."""
+    unary_gradient, transition_gradient = crf_results['clean'][3]
+    expected_unary = np.zeros_like(crf_results['unary'])
+    expected_transitions = np.zeros_like(crf_results['transitions'])
+    for i, length in enumerate(LENGTHS):
+        sequences = list(itertools.product(range(NUM_TAGS), repeat=length))
+        scores = np.array([sequence_score(crf_results['unary'][i], s, crf_results['transitions'])
+                           for s in sequences])
+        probabilities = np.exp(scores - np.logaddexp.reduce(scores))
+        gold = crf_results['tags'][i][:length]
+        for sequence, probability in [(gold, -1.0)] + list(zip(sequences, probabilities, strict=True)):
+            for t, tag in enumerate(sequence):
+                expected_unary[i, t, tag] -= probability
+            for a, b in zip(sequence[:-1], sequence[1:], strict=False):
+                expected_transitions[a, b] -= probability
+    np.testing.assert_allclose(unary_gradient, expected_unary, atol=1e-5)  # zero at padded positions
+    np.testing.assert_allclose(transition_gradient, expected_transitions, atol=1e-5)
+
+
 def test_padding_changes_nothing(crf_results):
-    for clean, noisy in zip(crf_results['clean'], crf_results['noisy'], strict=True):
+    likelihood, decoded, best_scores, gradients = crf_results['clean']
+    for clean, noisy in zip([likelihood, decoded, best_scores, *gradients], [*crf_results['noisy'][:3],
+                                                                             *crf_results['noisy'][3]], strict=True):
         np.testing.assert_allclose(clean, noisy, rtol=1e-6, atol=1e-5)
 
 
 def test_one_step_batch(crf_results):
-    likelihood, decoded, best_scores = crf_results['single']
+    likelihood, decoded, best_scores, _ = crf_results['single']
     unary = crf_results['unary'][0, 0]
     np.testing.assert_allclose(likelihood[0], unary[crf_results['tags'][0, 0]] - np.logaddexp.reduce(unary),
                                rtol=1e-5)
