@@ -174,7 +174,7 @@ def test_ctrl_c_cancels_the_submitted_jobs_and_no_other(cluster, tmp_path, data_
     # Someone else's job on the cluster, queued before the search: it must survive the Ctrl-C.
     other = subprocess.run(['sbatch', '--parsable', '--output=/dev/null', '--wrap', 'sleep 300'], env=cluster.env,
                            capture_output=True, text=True, check=True).stdout.strip()
-    make_parent(tmp_path / 'long', {'num_epochs': [300, 301, 302]})
+    make_parent(tmp_path / 'long', {'num_epochs': [3000, 3001, 3002]})
     search = start(cluster, 'long', data_dir, cwd=tmp_path)
     try:
         lines = read_until(search, lambda lines: len(lines) >= 4)
@@ -183,13 +183,13 @@ def test_ctrl_c_cancels_the_submitted_jobs_and_no_other(cluster, tmp_path, data_
         wait_for(lambda: 'RUNNING' in squeue_states(cluster, ours).values(), 'a job to run', timeout=60)
         wait_for(lambda: any(os.path.exists(os.path.join(str(tmp_path), 'long', 'num_epochs_{}'.format(n),
                                                          'slurm-{}.out'.format(job_id)))
-                             for n, job_id in zip((300, 301, 302), ours, strict=True)), 'its log')
+                             for n, job_id in zip((3000, 3001, 3002), ours, strict=True)), 'its log')
         running = [job_id for job_id, state in squeue_states(cluster, ours).items() if state == 'RUNNING']
         assert len(running) == 1
         search.send_signal(signal.SIGINT)
         output = ''.join(lines) + search.communicate(timeout=60)[0]
         assert search.returncode == 130, output
-        for job, job_id in zip(('num_epochs_300', 'num_epochs_301', 'num_epochs_302'), ours, strict=True):
+        for job, job_id in zip(('num_epochs_3000', 'num_epochs_3001', 'num_epochs_3002'), ours, strict=True):
             if job_id in running:
                 expected = 'cancelled {}: Slurm job {} (log: {})'.format(
                     job, job_id, os.path.join('long', job, 'slurm-{}.out'.format(job_id)))
@@ -209,7 +209,7 @@ def test_ctrl_c_cancels_the_submitted_jobs_and_no_other(cluster, tmp_path, data_
 def test_run_again_the_search_follows_the_jobs_it_had_submitted(cluster, tmp_path, data_dir):
     # The search dies (a dropped connection to the login node) while its jobs are queued: they go on,
     # and the same command run again follows them instead of submitting them a second time.
-    make_parent(tmp_path / 'long', {'num_epochs': [300, 301]})
+    make_parent(tmp_path / 'long', {'num_epochs': [3000, 3001]})
     command = [sys.executable, os.path.join(ROOT, 'search_hyperparams.py'), '--parent_dir', 'long',
                '--data_dir', data_dir, '--launcher', 'slurm', '--poll', '1']
     first = subprocess.Popen(command, cwd=str(tmp_path), env=cluster.env, stdout=subprocess.PIPE, text=True)
@@ -223,11 +223,11 @@ def test_run_again_the_search_follows_the_jobs_it_had_submitted(cluster, tmp_pat
 
         second = subprocess.Popen(command, cwd=str(tmp_path), env=cluster.env, stdout=subprocess.PIPE, text=True)
         lines = read_until(second, lambda lines: len(lines) >= 3)
-        assert lines[1:3] == ['following num_epochs_300: already Slurm job {}\n'.format(ours[0]),
-                              'following num_epochs_301: already Slurm job {}\n'.format(ours[1])]
+        assert lines[1:3] == ['following num_epochs_3000: already Slurm job {}\n'.format(ours[0]),
+                              'following num_epochs_3001: already Slurm job {}\n'.format(ours[1])]
         second.send_signal(signal.SIGINT)
         output = second.communicate(timeout=60)[0]
-        assert second.returncode == 130 and 'cancelled num_epochs_301: Slurm job {}'.format(ours[1]) in output
+        assert second.returncode == 130 and 'cancelled num_epochs_3001: Slurm job {}'.format(ours[1]) in output
         deadline = time.monotonic() + 30
         while set(squeue_states(cluster, ours).values()) != {'CANCELLED'}:
             assert time.monotonic() < deadline, squeue_states(cluster, ours)
@@ -247,8 +247,8 @@ def test_never_two_jobs_in_one_folder(cluster, tmp_path, data_dir):
     # Defect 1. sbatch times out talking to a controller that does not answer, which creates the job later:
     # the search finds that job and follows it, rather than saying "sbatch refused" (and a rerun submitting
     # a second one).
-    make_parent(tmp_path / 'twice', {'num_epochs': [300]})
-    folder = tmp_path / 'twice' / 'num_epochs_300'
+    make_parent(tmp_path / 'twice', {'num_epochs': [3000]})
+    folder = tmp_path / 'twice' / 'num_epochs_3000'
     cluster.pause()
     try:
         search = start(cluster, 'twice', data_dir, cwd=tmp_path)
@@ -260,12 +260,12 @@ def test_never_two_jobs_in_one_folder(cluster, tmp_path, data_dir):
     rerun = None
     try:
         lines = read_until(search, lambda lines: any('following it' in line for line in lines), timeout=180)
-        match = re.match(r'^num_epochs_300: sbatch said "(.*)", but Slurm made job (\d+) for it: following it$',
+        match = re.match(r'^num_epochs_3000: sbatch said "(.*)", but Slurm made job (\d+) for it: following it$',
                          lines[-1])
         assert match and 'Socket timed out' in match.group(1), ''.join(lines)
         first = match.group(2)
         assert (folder / 'slurm.jobid').read_text() == first + '\n'
-        wait_for(lambda: 'Epoch 1/300' in read_text(folder / 'slurm-{}.out'.format(first)), 'the job to train')
+        wait_for(lambda: 'Epoch 1/3000' in read_text(folder / 'slurm-{}.out'.format(first)), 'the job to train')
 
         # The user submits the job's script again by hand: that job stops at once, naming the one that trains.
         second = subprocess.run(['sbatch', '--parsable', str(folder / 'job.sbatch')], env=cluster.env,
@@ -274,7 +274,7 @@ def test_never_two_jobs_in_one_folder(cluster, tmp_path, data_dir):
         assert read_text(folder / 'slurm-{}.out'.format(second)).splitlines()[-1] == (
             'Error: Slurm job {} is training in this folder already: Slurm job {} stops without touching '
             'it'.format(first, second))
-        assert len(train_processes('twice/num_epochs_300')) == 1
+        assert len(train_processes('twice/num_epochs_3000')) == 1
 
         # The search stops, and its record of the job is lost: run again, it follows the job all the same.
         search.kill()
@@ -282,10 +282,10 @@ def test_never_two_jobs_in_one_folder(cluster, tmp_path, data_dir):
         os.remove(str(folder / 'slurm.jobid'))
         rerun = start(cluster, 'twice', data_dir, cwd=tmp_path)
         lines = read_until(rerun, lambda lines: len(lines) >= 2)
-        assert lines[1] == 'following num_epochs_300: already Slurm job {}\n'.format(first), ''.join(lines)
+        assert lines[1] == 'following num_epochs_3000: already Slurm job {}\n'.format(first), ''.join(lines)
         rerun.send_signal(signal.SIGINT)
         output = rerun.communicate(timeout=60)[0]
-        assert rerun.returncode == 130 and 'cancelled num_epochs_300: Slurm job {}'.format(first) in output
+        assert rerun.returncode == 130 and 'cancelled num_epochs_3000: Slurm job {}'.format(first) in output
         assert len(submitted_ids(output.splitlines())) == 0
     finally:
         for process in (search, rerun):
@@ -296,7 +296,7 @@ def test_never_two_jobs_in_one_folder(cluster, tmp_path, data_dir):
 
 def test_ctrl_c_says_which_jobs_may_still_run_when_scancel_fails(cluster, tmp_path, data_dir):
     # Defect 2: a controller that does not answer; scancel fails, and the search must not say "cancelled".
-    make_parent(tmp_path / 'stuck', {'num_epochs': [300, 301]})
+    make_parent(tmp_path / 'stuck', {'num_epochs': [3000, 3001]})
     search = start(cluster, 'stuck', data_dir, cwd=tmp_path)
     ours = []
     try:
@@ -310,7 +310,7 @@ def test_ctrl_c_says_which_jobs_may_still_run_when_scancel_fails(cluster, tmp_pa
             cluster.resume()
         assert search.returncode == 130, output
         assert 'cancelled num_epochs_30' not in output
-        assert re.search(r'^Could not cancel num_epochs_300 \(Slurm job {0}\), num_epochs_301 \(Slurm job {1}\) '
+        assert re.search(r'^Could not cancel num_epochs_3000 \(Slurm job {0}\), num_epochs_3001 \(Slurm job {1}\) '
                          r'\(scancel: .*Socket timed out.*\): they may still be queued or running; cancel them with: '
                          r'scancel {0} {1}$'.format(*ours), output, re.MULTILINE), output
         assert 'Search in stuck: 2 job(s): 0 trained, 2 stopped or not started (2 may still be running).' in output
@@ -368,23 +368,23 @@ def test_a_job_that_can_never_start_is_not_waited_for(cluster, tmp_path, data_di
 
 def test_a_requeued_job_keeps_the_log_of_its_first_attempt(cluster, tmp_path, data_dir):
     # Defect 8: Slurm requeues a job (a node failure, an administrator) under the same id: same log file.
-    make_parent(tmp_path / 'requeued', {'num_epochs': [300]})
+    make_parent(tmp_path / 'requeued', {'num_epochs': [3000]})
     search = start(cluster, 'requeued', data_dir, cwd=tmp_path)
     try:
         [job_id] = submitted_ids(read_until(search, lambda lines: len(lines) >= 2))
-        log = tmp_path / 'requeued' / 'num_epochs_300' / 'slurm-{}.out'.format(job_id)
-        wait_for(lambda: 'Epoch 2/300' in read_text(log), 'the first epoch to be saved')
+        log = tmp_path / 'requeued' / 'num_epochs_3000' / 'slurm-{}.out'.format(job_id)
+        wait_for(lambda: 'Epoch 2/3000' in read_text(log), 'the first epoch to be saved')
         subprocess.run(['scontrol', 'requeue', job_id], env=cluster.env, check=True)
         wait_for(lambda: squeue_states(cluster, [job_id])[job_id] == 'PENDING', 'the job to be requeued', 30)
         # A requeued job waits two minutes before it may start again: now, for this test.
         subprocess.run(['scontrol', 'update', 'jobid=' + job_id, 'starttime=now'], env=cluster.env, check=True)
         wait_for(lambda: read_text(log).count('Creating the datasets') == 2, 'the second attempt to start', 60)
         text = read_text(log)
-        assert text.index('Epoch 2/300') < text.index('DUE TO JOB REQUEUE') < text.rindex('Creating the datasets')
+        assert text.index('Epoch 2/3000') < text.index('DUE TO JOB REQUEUE') < text.rindex('Creating the datasets')
         search.send_signal(signal.SIGINT)
         output = search.communicate(timeout=60)[0]
         assert '[1/1]' not in output  # requeued is not over: the search went on following it
-        assert 'cancelled num_epochs_300: Slurm job {}'.format(job_id) in output
+        assert 'cancelled num_epochs_3000: Slurm job {}'.format(job_id) in output
     finally:
         search.kill()
 
@@ -417,7 +417,9 @@ def test_slurm_options_are_checked_before_anything_is_submitted(cluster, tmp_pat
 def test_time_limit_judged_by_the_folder_and_the_advice_is_to_run_the_search_again(cluster, tmp_path, data_dir):
     # Defect 7: a job that saved its last epoch but that Slurm then ended at its time limit (TIMEOUT) trained.
     # Defect 5: one that did not is told to run the search again with a longer --time, not train.py by hand.
-    make_parent(tmp_path / 'limit', {'num_epochs': [2, 300], 'slurm': {'time': '1'}})
+    # 3000 epochs, here and in the other tests, for a job that must still be running when the test acts:
+    # on a quiet machine the tiny set trains 300 epochs within the minute.
+    make_parent(tmp_path / 'limit', {'num_epochs': [2, 3000], 'slurm': {'time': '1'}})
     search = start(cluster, 'limit', data_dir, cwd=tmp_path)
     try:
         lines = read_until(search, lambda lines: len(lines) >= 3)
@@ -435,7 +437,7 @@ def test_time_limit_judged_by_the_folder_and_the_advice_is_to_run_the_search_aga
         assert re.search(r'^\[\d/2\] num_epochs_2: Slurm job {} TIMEOUT, but it had saved its last epoch after '
                          r'1m\d\ds, best dev accuracy \d\.\d{{4}} \(log: .*\)$'.format(done_id), output,
                          re.MULTILINE), output
-        assert re.search(r'^\[\d/2\] num_epochs_300: Slurm job {} TIMEOUT.* after 1m\d\ds: epoch \d+ of 300 saved: run '
+        assert re.search(r'^\[\d/2\] num_epochs_3000: Slurm job {} TIMEOUT.* after 1m\d\ds: epoch \d+ of 3000 saved: run '
                          r'the search again with a longer --time to go on from there \(log: .*\)$'.format(timeout_id),
                          output, re.MULTILINE), output
         assert 'Search in limit: 2 job(s): 1 trained, 1 failed.' in output
@@ -447,13 +449,13 @@ def test_time_limit_judged_by_the_folder_and_the_advice_is_to_run_the_search_aga
 def test_signal_before_the_time_limit_then_retries_resume_from_the_last_epoch(cluster, tmp_path, data_dir):
     # SIGTERM 45 s before the 2-minute limit (Slurm sends it 0 to 30 s earlier still): train.py saves and
     # stops; the job is resubmitted (--retries 1) and goes on from its last saved epoch.
-    make_parent(tmp_path / 'warned', {'num_epochs': [300]})
+    make_parent(tmp_path / 'warned', {'num_epochs': [3000]})
     search = start(cluster, 'warned', data_dir, '--time', '2', '--signal', '45', '--retries', '1', cwd=tmp_path)
     try:
         lines = read_until(search, lambda lines: any(line.startswith('resubmitted') for line in lines), timeout=180)
         [first] = submitted_ids(lines)
-        match = re.match(r'^resubmitted num_epochs_300 as Slurm job (\d+) \(attempt 2 of 2\): Slurm job {} stopped '
-                         r'before its time limit after (?:\d+m)?\d+s \(epoch (\d+) of 300 saved\)\n$'.format(first),
+        match = re.match(r'^resubmitted num_epochs_3000 as Slurm job (\d+) \(attempt 2 of 2\): Slurm job {} stopped '
+                         r'before its time limit after (?:\d+m)?\d+s \(epoch (\d+) of 3000 saved\)\n$'.format(first),
                          next(line for line in lines if line.startswith('resubmitted')))
         assert match, ''.join(lines)
         second, saved = match.group(1), int(match.group(2))
@@ -461,10 +463,10 @@ def test_signal_before_the_time_limit_then_retries_resume_from_the_last_epoch(cl
         # test cancels it.
         subprocess.run(['scontrol', 'update', 'jobid=' + second, 'timelimit=10'], env=cluster.env, check=True)
         assert squeue_states(cluster, [first]) == {first: 'FAILED'}  # exit status 143: it stopped itself
-        folder = tmp_path / 'warned' / 'num_epochs_300'
+        folder = tmp_path / 'warned' / 'num_epochs_3000'
         assert 'Stopped by SIGTERM: the last finished epoch is {} '.format(saved) in read_text(
             folder / 'slurm-{}.out'.format(first))
-        restored = 'Restoring parameters from {}'.format(os.path.join('warned', 'num_epochs_300', 'last_weights',
+        restored = 'Restoring parameters from {}'.format(os.path.join('warned', 'num_epochs_3000', 'last_weights',
                                                                        'after-epoch-{}'.format(saved)))
         wait_for(lambda: restored in read_text(folder / 'slurm-{}.out'.format(second)), 'the second attempt to resume')
 
@@ -472,8 +474,8 @@ def test_signal_before_the_time_limit_then_retries_resume_from_the_last_epoch(cl
         subprocess.run(['scancel', second], env=cluster.env, check=True)
         output = ''.join(lines) + search.communicate(timeout=60)[0]
         assert search.returncode == 1, output
-        assert re.search(r'^\[1/1\] num_epochs_300: Slurm job {} CANCELLED.* after \d+s: stopped from outside the '
-                         r'search \(epoch \d+ of 300 saved\): run the search again to go on from there \(log: '
+        assert re.search(r'^\[1/1\] num_epochs_3000: Slurm job {} CANCELLED.* after \d+s: stopped from outside the '
+                         r'search \(epoch \d+ of 3000 saved\): run the search again to go on from there \(log: '
                          r'.*\)$'.format(second), output, re.MULTILINE), output
         assert 'train.py' not in output
     finally:
