@@ -40,8 +40,8 @@ def crf_sequence_score(unary_scores, tag_indices, sequence_lengths, transition_p
     return unary + binary
 
 
-# Sums of exponentials below this count as this (a path e^-69 times less likely than the best adds nothing):
-# the logarithm stays finite.
+# Sums of exponentials below this count as this, so that the logarithm stays finite. A sum can only be
+# that small if the transition scores span more than 69 (trained ones span about 10): below that, exact.
 _TINY = 1e-30
 
 
