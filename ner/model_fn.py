@@ -2,7 +2,7 @@
 import numpy as np
 
 from model.examples import ModelVersion, model_version, no_check
-from model.optimizer import learning_rate_schedule
+from model.optimizer import LazyAdamOptimizer, learning_rate_schedule
 from model.tf_compat import tf
 from ner import network
 from ner.entities import count_entities
@@ -106,7 +106,7 @@ def model_fn(mode, inputs, params, reuse=False):
     if is_training:
         global_step = tf.train.get_or_create_global_step()
         learning_rate = learning_rate_schedule(global_step, params)
-        optimizer = tf.train.AdamOptimizer(learning_rate)
+        optimizer = LazyAdamOptimizer(learning_rate)
         gradients, variables = zip(*optimizer.compute_gradients(loss), strict=True)
         if params.clip_gradients > 0:
             # A long sentence with a bad CRF path can give a huge gradient early in training.
