@@ -142,14 +142,20 @@ def peak_gflops(params, n, repeats=10):
     return 2 * n ** 3 / best / 1e9
 
 
-def main(args):
-    logging.disable(logging.INFO)  # train_sess logs the metrics of every epoch
-    params = Params(args.params)
-    train_files, train_labels = list_images(os.path.join(args.data_dir, 'train_signs'), params.num_labels)
-    eval_files, eval_labels = list_images(os.path.join(args.data_dir, 'dev_signs'), params.num_labels)
+def train_and_dev(data_dir, params):
+    """The (filenames, labels) of the train and dev splits, with their sizes and steps set in params as train.py sets them."""
+    train_files, train_labels = list_images(os.path.join(data_dir, 'train_signs'), params.num_labels)
+    eval_files, eval_labels = list_images(os.path.join(data_dir, 'dev_signs'), params.num_labels)
     params.train_size, params.eval_size = len(train_files), len(eval_files)
     params.train_steps = num_steps_for(params.train_size, params.batch_size)
     params.eval_steps = num_steps_for(params.eval_size, params.batch_size)
+    return (train_files, train_labels), (eval_files, eval_labels)
+
+
+def main(args):
+    logging.disable(logging.INFO)  # train_sess logs the metrics of every epoch
+    params = Params(args.params)
+    (train_files, train_labels), (eval_files, eval_labels) = train_and_dev(args.data_dir, params)
     # The peak is measured before and after the epochs, and the better one kept: a busy moment
     # on a shared machine must not lower it (that would flatter the fraction of it we reach).
     peak_before = None if args.ours_only else peak_gflops(params, args.matmul_size)

@@ -28,8 +28,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from model.evaluation import evaluate_sess, num_steps_for  # noqa: E402
-from model.image_files import list_images  # noqa: E402
+from graph_worker import train_and_dev  # noqa: E402  (benchmarks/, beside this script)
+
+from model.evaluation import evaluate_sess  # noqa: E402
 from model.input_fn import input_fn  # noqa: E402
 from model.memory import MB, cache_budget  # noqa: E402
 from model.model_fn import model_fn  # noqa: E402
@@ -105,11 +106,7 @@ def main(args):
     logging.getLogger().handlers[:] = [choices]  # train_sess's metrics lines stay out of the output
     logging.getLogger().setLevel(logging.INFO)
     params = Params(args.params)
-    train_files, train_labels = list_images(os.path.join(args.data_dir, 'train_signs'), params.num_labels)
-    eval_files, eval_labels = list_images(os.path.join(args.data_dir, 'dev_signs'), params.num_labels)
-    params.train_size, params.eval_size = len(train_files), len(eval_files)
-    params.train_steps = num_steps_for(params.train_size, params.batch_size)
-    params.eval_steps = num_steps_for(params.eval_size, params.batch_size)
+    (train_files, train_labels), (eval_files, eval_labels) = train_and_dev(args.data_dir, params)
 
     epochs = []
     with tempfile.TemporaryDirectory() as tmp, tf.Graph().as_default():
