@@ -251,9 +251,7 @@ def measure(work_dir, size, changes, quick):
                                   '--rounds', str(size['rounds']))
     print("TensorFlow {}".format(results['graph']['tf_version']))
     keras_args = ('--data_dir', data_dir, '--params', params_path, '--epochs', str(size['rounds'] + 1))
-    results['keras'] = run_worker('keras_worker.py', *keras_args, env=keras_env(results['graph']['onednn']))
-    if not quick and 'TF_ENABLE_ONEDNN_OPTS' not in os.environ:
-        results['keras_default'] = run_worker('keras_worker.py', *keras_args, env=keras_env(None))
+    results['keras'], results['keras_default'] = run_keras('keras_worker.py', keras_args, results['graph'], quick)
     results['jpeg'] = run_worker('jpeg_worker.py', '--work_dir', work_dir, '--num_images', str(size['photos']),
                                  '--side', str(size['photo_side']))
     model_dir = os.path.join(work_dir, 'train_{}'.format(int(time.time())))
@@ -272,10 +270,18 @@ def measure_ner(work_dir, size, quick):
                                  '--rounds', str(size['ner_rounds']), '--batches', batches)}
     keras_args = ('--batches', batches, '--params', BASE_NER_PARAMS, '--vocab', ner_data,
                   '--epochs', str(size['ner_rounds'] + 1))
-    results['ner_keras'] = run_worker('ner_keras_worker.py', *keras_args, env=keras_env(results['ner']['onednn']))
-    if not quick and 'TF_ENABLE_ONEDNN_OPTS' not in os.environ:
-        results['ner_keras_default'] = run_worker('ner_keras_worker.py', *keras_args, env=keras_env(None))
+    results['ner_keras'], results['ner_keras_default'] = run_keras('ner_keras_worker.py', keras_args, results['ner'],
+                                                                   quick)
     return results
+
+
+def run_keras(worker, args, ours, quick):
+    """The Keras worker with the oneDNN setting of our worker's results `ours`, then (None with --quick, or
+    when the shell sets TF_ENABLE_ONEDNN_OPTS) with TensorFlow's default setting, as a Keras user gets it."""
+    same = run_worker(worker, *args, env=keras_env(ours['onednn']))
+    if quick or 'TF_ENABLE_ONEDNN_OPTS' in os.environ:
+        return same, None
+    return same, run_worker(worker, *args, env=keras_env(None))
 
 
 def report(results, settings):
@@ -296,10 +302,7 @@ def report(results, settings):
               len(graph['ours_train']), median['ours_train'], keras['keras_version'], keras_epoch,
               keras['jit_compile'], graph['onednn']))
     print("   (every epoch, s) ours: {}; Keras: {}".format(fmt(graph['ours_train']), fmt(keras['keras_train'])))
-    if 'keras_default' in results:
-        default_epoch = statistics.median(results['keras_default']['keras_train'])
-        print("   Keras out of the box (TensorFlow's default oneDNN setting): {:.2f} s ({}), ours/that {:.3f}".format(
-            default_epoch, fmt(results['keras_default']['keras_train']), median['ours_train'] / default_epoch))
+    print_out_of_the_box(results['keras_default'], median['ours_train'])
     print("2. Input pipeline: train epoch {:.2f} s vs {:.2f} s from memory ({:.3f}); "
           "eval {:.3f} s vs {:.3f} s ({:.3f})".format(median['ours_train'], median['memory_train'], train_overhead,
                                                      median['ours_eval'], median['memory_eval'], eval_overhead))
@@ -337,10 +340,7 @@ def report_ner(results):
               ner_keras_epoch, ner['real_tokens'], ner['padded_positions'], ner['peak_mb_first_epoch'],
               ner['peak_mb_last_epoch']))
     print("   (every epoch, s) ours: {}; Keras: {}".format(fmt(ner['ours_train']), fmt(ner_keras['keras_train'])))
-    if 'ner_keras_default' in results:
-        default_epoch = statistics.median(results['ner_keras_default']['keras_train'])
-        print("   Keras out of the box (TensorFlow's default oneDNN setting): {:.2f} s ({}), ours/that {:.3f}".format(
-            default_epoch, fmt(results['ner_keras_default']['keras_train']), ner_epoch / default_epoch))
+    print_out_of_the_box(results['ner_keras_default'], ner_epoch)
     return {
         'ner_keras_ratio': ner_epoch / ner_keras_epoch,
         'ner_tokens_per_s': ner['real_tokens'] / ner_epoch,
@@ -448,6 +448,15 @@ def report_scaling(results):
         'scale_time_per_image_50x': per_image(results['50x']) / per_image(results['1x']),
         'scale_peak_mb_50x': results['50x']['epochs'][0]['peak_mb'],
     }
+
+
+def print_out_of_the_box(keras_default, our_epoch):
+    """The line of Keras with TensorFlow's default oneDNN setting (run_keras), if it ran."""
+    if keras_default is None:
+        return
+    default_epoch = statistics.median(keras_default['keras_train'])
+    print("   Keras out of the box (TensorFlow's default oneDNN setting): {:.2f} s ({}), ours/that {:.3f}".format(
+        default_epoch, fmt(keras_default['keras_train']), our_epoch / default_epoch))
 
 
 def fmt(values):
