@@ -1,4 +1,4 @@
-"""The learning rate, shared by both examples' model_fn."""
+"""The learning rate, shared by both examples' model_fn; the lazy Adam of the NER example's."""
 from model.tf_compat import tf
 
 

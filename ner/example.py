@@ -107,8 +107,9 @@ def prepared_in_memory(lengths, params, what):
     cache_budget_mb) or prepared again every epoch; logs one line saying which and why."""
     from model.memory import cache_budget, mb
     budget, budget_source = cache_budget(params)
-    need = PREPARED_BYTES_PER_TOKEN * sum(lengths)
-    figures = "{} sentences, {} tokens: up to {} MB".format(len(lengths), sum(lengths), mb(need))
+    tokens = sum(lengths)
+    need = PREPARED_BYTES_PER_TOKEN * tokens
+    figures = "{} sentences, {} tokens: up to {} MB".format(len(lengths), tokens, mb(need))
     if need <= budget:
         logging.info("%s: prepared once, then kept in memory, within the cache budget of %s MB (%s): %s",
                      what, mb(budget), budget_source, figures)
