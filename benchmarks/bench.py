@@ -19,7 +19,8 @@ What it measures (see benchmarks/README.md for the figures and what limits them)
    the progress bar's first loss), to exit, and the peak resident memory of the process.
 6. The NER example's base model on the synthetic NER set (ner_worker.py, ner_keras_worker.py):
    ner_keras_ratio, seconds per training epoch of ours over Keras 3 model.fit of the same
-   network on the same batches; ner_tokens_per_s, real tokens trained per second;
+   network on the same batches (medians of the epochs of two processes each, run by turns);
+   ner_tokens_per_s, real tokens trained per second;
    ner_padding_fraction, the share of padded positions in the training batches (bucketing
    by length is what keeps it low); ner_memory_growth_mb, peak memory after the last
    timed epoch minus after the first (training must not grow it).
@@ -63,18 +64,18 @@ parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
 parser.add_argument('--scale_only', action='store_true',
                     help="Only the scaling run (part 7): about 5 minutes on 2 cores, 20 s with --quick")
 parser.add_argument('--ner_only', action='store_true',
-                    help="Only the NER example (part 6): about a minute on 2 cores")
+                    help="Only the NER example (part 6): about two minutes on 2 cores")
 
 
 def sizes(quick):
     """What each part runs on: the SIGNS size, or a smaller one with --quick."""
     if quick:
         return dict(num_train=300, num_test=40, rounds=2, photos=8, photo_side=1500, epochs=1,
-                    ner_sizes=(600, 100, 100), ner_rounds=1)
+                    ner_sizes=(600, 100, 100), ner_rounds=1, ner_passes=1)
     # 300 photos: enough that the process pool's start-up is small next to the work, as with
     # the course's 1200 (generating that many 3000x3000 photos would take longer than the rest).
     return dict(num_train=1080, num_test=120, rounds=5, photos=300, photo_side=3000, epochs=None,
-                ner_sizes=None, ner_rounds=3)
+                ner_sizes=None, ner_rounds=3, ner_passes=2)
 
 
 def run_worker(script, *args, env=None):
@@ -263,16 +264,28 @@ def measure(work_dir, size, changes, quick):
 
 
 def measure_ner(work_dir, size, quick):
-    """Part 6: our NER training epochs, then Keras's on the batches ours made (also out of the box)."""
+    """Part 6: our NER training epochs, then Keras's on the batches ours made (also out of the box), then
+    ours and Keras again as often as size['ner_passes'] says: on a shared machine, a change of load
+    between two processes then falls on both sides. Every side's epoch times are pooled."""
     ner_data = build_ner_data(work_dir, size['ner_sizes'])
     batches = os.path.join(work_dir, 'ner_batches.npz')
-    results = {'ner': run_worker('ner_worker.py', '--data_dir', ner_data, '--params', BASE_NER_PARAMS,
-                                 '--rounds', str(size['ner_rounds']), '--batches', batches)}
+    ours_args = ('--data_dir', ner_data, '--params', BASE_NER_PARAMS, '--rounds', str(size['ner_rounds']),
+                 '--batches', batches)
     keras_args = ('--batches', batches, '--params', BASE_NER_PARAMS, '--vocab', ner_data,
                   '--epochs', str(size['ner_rounds'] + 1))
-    results['ner_keras'], results['ner_keras_default'] = run_keras('ner_keras_worker.py', keras_args, results['ner'],
-                                                                   quick)
-    return results
+    ours = [run_worker('ner_worker.py', *ours_args)]
+    keras, keras_default = run_keras('ner_keras_worker.py', keras_args, ours[0], quick)
+    keras = [keras]
+    for _ in range(size['ner_passes'] - 1):
+        ours.append(run_worker('ner_worker.py', *ours_args))
+        keras.append(run_worker('ner_keras_worker.py', *keras_args, env=keras_env(ours[-1]['onednn'])))
+    return {'ner': pooled(ours, 'ours_train'), 'ner_keras': pooled(keras, 'keras_train'),
+            'ner_keras_default': keras_default}
+
+
+def pooled(runs, times):
+    """The first of a worker's results `runs`, with the epoch times (key `times`) of all of them."""
+    return dict(runs[0], **{times: [time for run in runs for time in run[times]]})
 
 
 def run_keras(worker, args, ours, quick):

@@ -99,8 +99,8 @@ def drop_words(sentence, is_training, params):
                     sentence)
 
 
-# char_features runs its CNN on a number of words that is a multiple of this.
-CHAR_ROWS = 64
+# char_features runs its CNN over a stream of characters whose length is a multiple of this.
+CHAR_STREAM_QUANTUM = 512
 
 
 def char_features(chars, params):
@@ -113,20 +113,26 @@ def char_features(chars, params):
                                       shape=[params.char_vocab_size, params.char_embedding_size])
     batch_size, num_steps, word_length = tf.unstack(tf.shape(chars))
     # A batch repeats its words ('the', commas, padding): the CNN sees each distinct spelling once,
-    # [N, W], and every token takes its spelling's features back at the end.
+    # and every token takes its spelling's features back at the end.
     words, spelling = tf.raw_ops.UniqueV2(x=tf.reshape(chars, [-1, word_length]), axis=tf.constant([0], tf.int64))
-    # oneDNN keeps a compiled convolution for each input shape it meets: with one shape per number of
-    # distinct words, memory would grow epoch after epoch. Rows of padding (never gathered back) round
-    # the number up to a multiple of CHAR_ROWS, so few shapes occur.
-    words = tf.pad(words, [[0, tf.math.floormod(-tf.shape(words)[0], CHAR_ROWS)], [0, 0]])
-    # Padding characters are zeros to the CNN, as its own 'same' padding is: a word's feature must not
-    # depend on how long the longest word of its batch is (predict.py and the exported model batch
-    # sentences differently from training).
-    is_char = tf.expand_dims(tf.cast(tf.not_equal(words, 0), tf.float32), 2)
-    conv = tf.layers.conv1d(tf.nn.embedding_lookup(char_embeddings, words) * is_char, params.char_filters,
-                            params.char_kernel_size, padding='same', activation=tf.nn.relu)
+    # The distinct words laid end to end, each followed by `gap` padding characters (id 0): as many as
+    # the CNN's 'same' padding puts beside a word, so that no window sees two words and each word's
+    # features are those of the CNN on it alone (padding characters are zeros to the CNN). Most words
+    # are much shorter than the batch's longest: in the stream no position is spent padding them to it.
+    gap = max(1, params.char_kernel_size // 2)
+    positions = tf.reduce_sum(tf.cast(tf.not_equal(words, 0), tf.int32), axis=1) + gap  # [N]: a word and its gap
+    in_stream = tf.sequence_mask(positions, word_length + gap)
+    stream = tf.boolean_mask(tf.pad(words, [[0, 0], [0, gap]]), in_stream)
+    word_of_position = tf.repeat(tf.range(tf.shape(words)[0]), positions)
+    # oneDNN keeps a compiled convolution for each input shape it meets: with one shape per stream length,
+    # memory would grow epoch after epoch. Padding rounds the length up to a multiple, so few shapes occur.
+    stream_length = tf.shape(stream)[0]
+    stream = tf.pad(stream, [[0, tf.math.floormod(-stream_length, CHAR_STREAM_QUANTUM)]])
+    is_char = tf.expand_dims(tf.cast(tf.not_equal(stream, 0), tf.float32), 1)
+    conv = tf.layers.conv1d(tf.expand_dims(tf.nn.embedding_lookup(char_embeddings, stream) * is_char, 0),
+                            params.char_filters, params.char_kernel_size, padding='same', activation=tf.nn.relu)
     # Padding characters must not win the max; ReLU outputs are >= 0, so zeroing them is enough.
-    pooled = tf.reduce_max(conv * is_char, axis=1)
+    pooled = tf.math.segment_max((conv[0] * is_char)[:stream_length], word_of_position)  # [N, char_filters]
     return tf.reshape(tf.gather(pooled, spelling), [batch_size, num_steps, params.char_filters])
 
 

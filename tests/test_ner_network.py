@@ -2,6 +2,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from model.tf_compat import tf
 from ner import network
@@ -42,8 +43,10 @@ def test_fused_bidirectional_lstm_equals_tf_bidirectional_dynamic_rnn():
         np.testing.assert_allclose(mine, theirs, atol=1e-4)
 
 
-def test_char_features_of_distinct_words_equal_the_cnn_on_every_token():
-    params = SimpleNamespace(char_vocab_size=12, char_embedding_size=5, char_filters=7, char_kernel_size=3)
+@pytest.mark.parametrize('kernel_size', [1, 2, 3, 4, 5])
+def test_char_features_of_distinct_words_equal_the_cnn_on_every_token(kernel_size):
+    # Even and odd widths: 'same' pads them unevenly, and the stream of words must leave room for both sides.
+    params = SimpleNamespace(char_vocab_size=12, char_embedding_size=5, char_filters=7, char_kernel_size=kernel_size)
     rng = np.random.RandomState(1)
     # 5 sentences of 7 tokens, words of up to 4 characters (0 pads), drawn from 6 spellings: many repeats.
     spellings = np.array([[1, 2, 0, 0], [3, 0, 0, 0], [4, 5, 6, 7], [1, 2, 3, 0], [8, 9, 10, 11], [0, 0, 0, 0]])
@@ -57,8 +60,8 @@ def test_char_features_of_distinct_words_equal_the_cnn_on_every_token():
             embeddings = tf.get_variable('char_embeddings')
             words = tf.reshape(chars, [-1, 4])
             is_char = tf.expand_dims(tf.cast(tf.not_equal(words, 0), tf.float32), 2)
-            conv = tf.layers.conv1d(tf.nn.embedding_lookup(embeddings, words) * is_char, 7, 3, padding='same',
-                                    activation=tf.nn.relu, name='conv1d', reuse=True)
+            conv = tf.layers.conv1d(tf.nn.embedding_lookup(embeddings, words) * is_char, 7, kernel_size,
+                                    padding='same', activation=tf.nn.relu, name='conv1d', reuse=True)
             every = tf.reshape(tf.reduce_max(conv * is_char, axis=1), [len(LENGTHS), max(LENGTHS), 7])
         variables = tf.trainable_variables()
         gradients = [[tf.convert_to_tensor(gradient) for gradient in tf.gradients(tf.reduce_sum(out * out), variables)]
