@@ -101,6 +101,18 @@ def params(tmp_path):
 MUST_RUN_ON_CI = ('tests/test_search_slurm.py',)
 
 
+# The longest test files (minutes: Slurm's time limits are whole minutes; the benchmark runs every part)
+# go first, so that with test.sh's two processes (one file at a time each) they do not finish last alone.
+LONGEST_FIRST = ('tests/test_search_slurm.py', 'tests/test_bench.py')
+
+
+def pytest_collection_modifyitems(items):
+    def rank(item):
+        path = item.nodeid.split('::')[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+    items.sort(key=rank)  # stable: each file keeps its own order
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
