@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash setup.sh requirements-test.txt
-exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
+exec .venv/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder "$@"

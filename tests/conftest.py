@@ -102,7 +102,8 @@ MUST_RUN_ON_CI = ('tests/test_search_slurm.py',)
 
 
 # The longest test files (minutes: Slurm's time limits are whole minutes; the benchmark runs every part)
-# go first, so that with test.sh's two processes (one file at a time each) they do not finish last alone.
+# go first, so that with test.sh's two processes (one file at a time each, in this order: test.sh asks
+# pytest-xdist not to reorder them) neither finishes last alone.
 LONGEST_FIRST = ('tests/test_search_slurm.py', 'tests/test_bench.py')
 
 
