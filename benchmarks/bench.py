@@ -19,7 +19,8 @@ What it measures (see benchmarks/README.md for the figures and what limits them)
    the progress bar's first loss), to exit, and the peak resident memory of the process.
 6. The NER example's base model on the synthetic NER set (ner_worker.py, ner_keras_worker.py):
    ner_keras_ratio, seconds per training epoch of ours over Keras 3 model.fit of the same
-   network on the same batches (medians of the epochs of two processes each, run by turns);
+   network on the same batches, both tracking the training loss and accuracy (medians of the
+   epochs of two processes each, run by turns);
    ner_tokens_per_s, real tokens trained per second;
    ner_padding_fraction, the share of padded positions in the training batches (bucketing
    by length is what keeps it low); ner_memory_growth_mb, peak memory after the last

@@ -9,7 +9,9 @@ character CNN max-pooled over each word's real characters, casing embeddings, dr
 bidirectional LSTM over the real tokens, dropout, a dense layer, and the same linear-chain CRF
 loss (ner/crf.py's functions, whose ops are the same in TF2). The batches are the ones our
 pipeline made (ner_worker.py wrote them), so both sides do the same work per step; Keras is
-spared the input pipeline.
+spared the input pipeline. Like ours (train.py's training metrics) and like the vision peer
+(keras_worker.py's metrics=['accuracy']), it tracks the training accuracy: the tags the CRF decodes
+(ner/crf.py's Viterbi) against the gold ones, on the real tokens.
 """
 import argparse
 import json
@@ -32,7 +34,7 @@ sys.path.insert(0, ROOT)
 # process; its ops exist as they are in TF2, so it gets TF2's own module here instead.
 sys.modules['model.tf_compat'] = types.SimpleNamespace(tf=tf)
 from model.utils import Params  # noqa: E402 (no TensorFlow in it: the params.json checks and defaults)
-from ner.crf import crf_log_likelihood  # noqa: E402
+from ner.crf import crf_decode, crf_log_likelihood  # noqa: E402
 
 SEED = 230
 FEATURES = ('sentence', 'chars', 'casing', 'sentence_lengths', 'labels')
@@ -84,10 +86,11 @@ class Tagger(keras.Model):
                                            name='transition_params')
         # Keras 3 reports the compiled loss tracker, not a train_step's own 'loss' entry: track it here.
         self.loss_tracker = keras.metrics.Mean(name='loss')
+        self.accuracy_tracker = keras.metrics.Accuracy(name='accuracy')
 
     @property
     def metrics(self):
-        return [self.loss_tracker]
+        return [self.loss_tracker, self.accuracy_tracker]
 
     def call(self, batch, training=False):
         features = tf.concat([self.word_embedding(batch['sentence']), self.char_features(batch['chars']),
@@ -104,7 +107,10 @@ class Tagger(keras.Model):
         gradients = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
         self.loss_tracker.update_state(loss)
-        return {'loss': self.loss_tracker.result()}
+        tags, _ = crf_decode(logits, self.transitions, batch['sentence_lengths'])
+        real = tf.sequence_mask(batch['sentence_lengths'], tf.shape(batch['labels'])[1])
+        self.accuracy_tracker.update_state(batch['labels'], tf.cast(tags, batch['labels'].dtype), sample_weight=real)
+        return {'loss': self.loss_tracker.result(), 'accuracy': self.accuracy_tracker.result()}
 
 
 def main(args):
@@ -121,6 +127,7 @@ def main(args):
     history = model.fit(dataset, epochs=args.epochs, steps_per_epoch=len(batches), verbose=0, callbacks=[timer])
     print(json.dumps({'keras_train': timer.times[1:], 'warmup': timer.times[0], 'keras_version': keras.__version__,
                       'jit_compile': bool(model.jit_compile), 'final_loss': float(history.history['loss'][-1]),
+                      'final_accuracy': float(history.history['accuracy'][-1]),
                       'onednn': os.environ.get('TF_ENABLE_ONEDNN_OPTS', '(TensorFlow default)')}))
 
 
