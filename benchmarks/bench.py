@@ -275,8 +275,8 @@ def measure_ner(work_dir, size, quick):
     keras_args = ('--batches', batches, '--params', BASE_NER_PARAMS, '--vocab', ner_data,
                   '--epochs', str(size['ner_rounds'] + 1))
     ours = [run_worker('ner_worker.py', *ours_args)]
-    keras, keras_default = run_keras('ner_keras_worker.py', keras_args, ours[0], quick)
-    keras = [keras]
+    first_keras, keras_default = run_keras('ner_keras_worker.py', keras_args, ours[0], quick)
+    keras = [first_keras]
     for _ in range(size['ner_passes'] - 1):
         ours.append(run_worker('ner_worker.py', *ours_args))
         keras.append(run_worker('ner_keras_worker.py', *keras_args, env=keras_env(ours[-1]['onednn'])))

@@ -117,8 +117,9 @@ def char_features(chars, params):
     words, spelling = tf.raw_ops.UniqueV2(x=tf.reshape(chars, [-1, word_length]), axis=tf.constant([0], tf.int64))
     # The distinct words laid end to end, each followed by `gap` padding characters (id 0): as many as
     # the CNN's 'same' padding puts beside a word, so that no window sees two words and each word's
-    # features are those of the CNN on it alone (padding characters are zeros to the CNN). Most words
-    # are much shorter than the batch's longest: in the stream no position is spent padding them to it.
+    # features are those of the CNN on it alone (padding characters are zeros to the CNN); at least one,
+    # so that every word, the empty one of padding tokens too, has a position to pool. Most words are
+    # much shorter than the batch's longest: in the stream no position is spent padding them to it.
     gap = max(1, params.char_kernel_size // 2)
     positions = tf.reduce_sum(tf.cast(tf.not_equal(words, 0), tf.int32), axis=1) + gap  # [N]: a word and its gap
     in_stream = tf.sequence_mask(positions, word_length + gap)
