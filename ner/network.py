@@ -164,19 +164,46 @@ def lstm(inputs_by_time, num_units, name):
     return outputs.h
 
 
+def permuted_rows(rows, order, inverse):
+    """rows[order] for a permutation `order` of the rows; the gradient goes back through `inverse`.
+
+    tf.gather's own gradient adds the rows up (any index may repeat); a permutation's is just
+    the other permutation, a gather too.
+    """
+    @tf.custom_gradient
+    def permute(rows):
+        return tf.gather(rows, order), lambda gradient: tf.gather(gradient, inverse)
+    return permute(rows)
+
+
 def bidirectional_lstm(features, sequence_lengths, num_units):
     """Forward and backward LSTM over the real tokens of each sentence, outputs concatenated (zeros at padding).
 
     The backward LSTM reads each sentence reversed up to its own length, so it starts at the
     sentence's last real token, never at the padding.
     """
-    by_time = tf.transpose(features, [1, 0, 2])  # [T, B, D]: the fused op steps through the first axis
-    forward = lstm(by_time, num_units, 'forward')
-    reversed_by_time = tf.reverse_sequence(by_time, sequence_lengths, seq_axis=0, batch_axis=1)
-    backward = tf.reverse_sequence(lstm(reversed_by_time, num_units, 'backward'), sequence_lengths,
-                                   seq_axis=0, batch_axis=1)
-    outputs = tf.transpose(tf.concat([forward, backward], axis=2), [1, 0, 2])
-    return outputs * tf.sequence_mask(sequence_lengths, tf.shape(features)[1], dtype=outputs.dtype)[:, :, None]
+    batch_size, num_steps = tf.unstack(tf.shape(features)[:2])
+    step = tf.range(num_steps)[:, None]  # [T, 1]
+    lengths = sequence_lengths[None, :]  # [1, B]
+    # The fused op steps through the first axis: it reads time-major rows [T * B], the features are
+    # batch-major [B * T]. Each LSTM's input and output is one permutation of the rows, done with a gather:
+    # for the backward LSTM, step t of sentence b is its token length - 1 - t (padding stays where it is).
+    from_step = tf.where(step < lengths, lengths - 1 - step, tf.broadcast_to(step, [num_steps, batch_size]))
+    sentence = tf.range(batch_size)[None, :]  # [1, B]
+    forward_order = tf.reshape(sentence * num_steps + step, [-1])  # time-major row (t, b) <- batch-major (b, t)
+    backward_order = tf.reshape(sentence * num_steps + from_step, [-1])
+    forward_inverse = tf.reshape(tf.transpose(step * batch_size + sentence), [-1])  # and back
+    backward_inverse = tf.reshape(tf.transpose(from_step * batch_size + sentence), [-1])
+
+    rows = tf.reshape(features, [-1, features.shape[2]])
+    outputs = []
+    for name, order, inverse in (('forward', forward_order, forward_inverse),
+                                 ('backward', backward_order, backward_inverse)):
+        by_time = tf.reshape(permuted_rows(rows, order, inverse), [num_steps, batch_size, rows.shape[1]])
+        output_rows = tf.reshape(lstm(by_time, num_units, name), [-1, num_units])
+        outputs.append(tf.reshape(permuted_rows(output_rows, inverse, order), [batch_size, num_steps, num_units]))
+    outputs = tf.concat(outputs, axis=2)
+    return outputs * tf.sequence_mask(sequence_lengths, num_steps, dtype=outputs.dtype)[:, :, None]
 
 
 def build_model_bilstm_char(is_training, inputs, params):

@@ -1,5 +1,6 @@
 """The NER example on the shared core: input pipeline, graph, metrics, and the scripts end to end."""
 import argparse
+import bisect
 import json
 import logging
 import os
@@ -134,8 +135,20 @@ def test_bucketing_keeps_padding_low(ner_dir, tmp_path):
     assert 1 - real / padded < 0.15
 
 
+def sentences_of(epoch):
+    """Each sentence of an epoch's batches with everything the pipeline gives of it, trimmed of the padding; sorted."""
+    sentences = []
+    for batch in epoch:
+        for row, length in enumerate(batch['sentence_lengths']):
+            chars = batch['chars'][row, :length]
+            sentences.append((tuple(batch['tokens'][row, :length]), tuple(batch['sentence'][row, :length]),
+                              tuple(batch['labels'][row, :length]), tuple(batch['casing'][row, :length]),
+                              tuple(tuple(word[word != 0]) for word in chars)))
+    return sorted(sentences)
+
+
 @pytest.mark.parametrize('is_training', [True, False])
-def test_sentences_prepared_once_give_the_batches_and_weights_of_the_streamed_pipeline(
+def test_sentences_prepared_once_and_streamed_give_the_same_sentences_in_buckets(
         ner_dir, tmp_path, caplog, is_training):
     params = ner_params(ner_dir, tmp_path)
     data, _ = ner_example.load_split(ner_dir, 'train', params)
@@ -160,17 +173,25 @@ def test_sentences_prepared_once_give_the_batches_and_weights_of_the_streamed_pi
     caplog.set_level(logging.INFO)
     kept, kept_weights = two_epochs(None)
     assert 'sentences: prepared once, then kept in memory, within the cache budget' in caplog.text
+    assert two_epochs(None)[0][1][0]['tokens'].tolist() == kept[1][0]['tokens'].tolist()  # the same on every run
     streamed, streamed_weights = two_epochs(0)
     assert 'sentences: prepared again every epoch, as in memory they would pass the cache budget of 0.0 MB ' \
            '(cache_budget_mb in params.json): 300 sentences' in caplog.text
-    np.testing.assert_array_equal(kept_weights, streamed_weights)
+    np.testing.assert_array_equal(kept_weights, streamed_weights)  # the pipelines draw no random numbers of the model's
     assert [len(epoch) for epoch in kept] == [len(epoch) for epoch in streamed] == [params.train_steps] * 2
-    if is_training:
-        assert [b['sentence_lengths'].tolist() for b in kept[0]] != [b['sentence_lengths'].tolist() for b in kept[1]]
-    for kept_batch, streamed_batch in zip(sum(kept, []), sum(streamed, []), strict=True):
+    with open(data[0], encoding='utf-8') as f:
+        lines = sorted(tuple(line.encode() for line in line.split()) for line in f.read().splitlines())
+    for epoch in kept + streamed:
+        assert sentences_of(epoch) == sentences_of(kept[0])  # every sentence once, prepared alike
+        assert [sentence[0] for sentence in sentences_of(epoch)] == lines
+        for batch in epoch:  # the sentences of a batch are of one bucket of lengths
+            assert len({bisect.bisect_right(ner_input.bucket_boundaries(), length)
+                        for length in batch['sentence_lengths']}) == 1
+    for kept_batch, streamed_batch in zip(kept[0], streamed[0], strict=True):
         for name in names:
             assert kept_batch[name].dtype == streamed_batch[name].dtype, name
-            np.testing.assert_array_equal(kept_batch[name], streamed_batch[name], err_msg=name)
+    if is_training:
+        assert [b['sentence_lengths'].tolist() for b in kept[0]] != [b['sentence_lengths'].tolist() for b in kept[1]]
 
 
 def test_tokenize_splits_punctuation_as_the_corpora_do():
