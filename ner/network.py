@@ -183,17 +183,19 @@ def bidirectional_lstm(features, sequence_lengths, num_units):
     sentence's last real token, never at the padding.
     """
     batch_size, num_steps = tf.unstack(tf.shape(features)[:2])
+    # The fused op steps through the first axis: it reads rows in time-major order (step t of sentence b
+    # is row t * B + b), the features are batch-major (row b * T + t). So each LSTM's input and output is
+    # a permutation of rows, one gather, which for the backward LSTM also reverses each sentence: its step
+    # t reads token length - 1 - t (steps past the length read the padding, in place).
     step = tf.range(num_steps)[:, None]  # [T, 1]
-    lengths = sequence_lengths[None, :]  # [1, B]
-    # The fused op steps through the first axis: it reads time-major rows [T * B], the features are
-    # batch-major [B * T]. Each LSTM's input and output is one permutation of the rows, done with a gather:
-    # for the backward LSTM, step t of sentence b is its token length - 1 - t (padding stays where it is).
-    from_step = tf.where(step < lengths, lengths - 1 - step, tf.broadcast_to(step, [num_steps, batch_size]))
     sentence = tf.range(batch_size)[None, :]  # [1, B]
-    forward_order = tf.reshape(sentence * num_steps + step, [-1])  # time-major row (t, b) <- batch-major (b, t)
-    backward_order = tf.reshape(sentence * num_steps + from_step, [-1])
-    forward_inverse = tf.reshape(tf.transpose(step * batch_size + sentence), [-1])  # and back
-    backward_inverse = tf.reshape(tf.transpose(from_step * batch_size + sentence), [-1])
+    lengths = sequence_lengths[None, :]
+    token = tf.where(step < lengths, lengths - 1 - step, tf.broadcast_to(step, [num_steps, batch_size]))  # [T, B]
+    forward_order = tf.reshape(sentence * num_steps + step, [-1])  # the row of each time-major position
+    backward_order = tf.reshape(sentence * num_steps + token, [-1])
+    # And back: reversing a sentence twice gives it back, so `token` also says where each token's step is.
+    forward_inverse = tf.reshape(tf.transpose(step * batch_size + sentence), [-1])
+    backward_inverse = tf.reshape(tf.transpose(token * batch_size + sentence), [-1])
 
     rows = tf.reshape(features, [-1, features.shape[2]])
     outputs = []
