@@ -88,6 +88,9 @@ def model_fn(mode, inputs, params, reuse=False):
     sentence_lengths = inputs['sentence_lengths']
     tag_names = read_tags(params)
 
+    if is_training:
+        global_step = tf.train.get_or_create_global_step()  # before the model: its dropout is keyed on it
+
     # -----------------------------------------------------------
     # MODEL: define the layers of the model
     with tf.variable_scope('model', reuse=reuse):
@@ -104,7 +107,6 @@ def model_fn(mode, inputs, params, reuse=False):
 
     # Define training step that minimizes the loss with the Adam optimizer
     if is_training:
-        global_step = tf.train.get_or_create_global_step()
         learning_rate = learning_rate_schedule(global_step, params)
         optimizer = LazyAdamOptimizer(learning_rate)
         gradients, variables = zip(*optimizer.compute_gradients(loss), strict=True)

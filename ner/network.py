@@ -16,6 +16,7 @@ pipeline and an exported model's serving signature share them.
 Params the networks read: the sizes of dataset_params.json (build_vocab.py) and NER_PARAMS
 (ner/example.py, with the defaults of the shipped base model).
 """
+from model.params import SEED
 from model.tf_compat import tf
 from ner.crf import crf_decode, crf_log_likelihood
 
@@ -71,6 +72,29 @@ def char_ids(tokens, chars_table, max_word_length):
 
 # ---------------------------------------------------------------- the networks
 
+# The random draws of a training step, numbered: 0 is the epoch's shuffle (ner/input_fn.py).
+WORD_DROPOUT, FEATURE_DROPOUT, OUTPUT_DROPOUT = 1, 2, 3
+
+
+def step_seed(draw):
+    """The seed of random draw number `draw` of a training step: (SEED + global step, draw).
+
+    tf.layers.dropout's random op starts anew in each process, so a run resumed after an
+    interruption would drop other units than the run it continues. Keyed on the step (as the
+    vision example's augmentation is keyed on the image), the resumed run is the run that was
+    never interrupted (tested).
+    """
+    return tf.stack([SEED + tf.train.get_global_step(), tf.constant(draw, tf.int64)])
+
+
+def dropout(inputs, rate, is_training, draw):
+    """In training, tf.layers.dropout's dropout (units zeroed with probability rate, the others
+    scaled by 1 / (1 - rate)), with the masks of step_seed(draw)."""
+    if not is_training or rate <= 0:
+        return inputs
+    return tf.nn.experimental.stateless_dropout(inputs, rate, step_seed(draw))
+
+
 def build_model_lstm(is_training, inputs, params):
     """The course's model: word embeddings -> one LSTM -> dense, softmax per token.
 
@@ -82,7 +106,7 @@ def build_model_lstm(is_training, inputs, params):
     sentence = tf.nn.embedding_lookup(embeddings, sentence)
     lstm_cell = tf.nn.rnn_cell.BasicLSTMCell(params.lstm_num_units)
     output, _ = tf.nn.dynamic_rnn(lstm_cell, sentence, dtype=tf.float32)
-    output = tf.layers.dropout(output, params.dropout_rate, training=is_training)
+    output = dropout(output, params.dropout_rate, is_training, OUTPUT_DROPOUT)
     return tf.layers.dense(output, params.number_of_tags)
 
 
@@ -94,7 +118,7 @@ def drop_words(sentence, is_training, params):
     """
     if not is_training or params.word_dropout <= 0:
         return sentence
-    dropped = tf.random.uniform(tf.shape(sentence)) < params.word_dropout
+    dropped = tf.random.stateless_uniform(tf.shape(sentence), step_seed(WORD_DROPOUT)) < params.word_dropout
     return tf.where(dropped, tf.fill(tf.shape(sentence), tf.constant(params.vocab_size - 1, sentence.dtype)),
                     sentence)
 
@@ -216,10 +240,10 @@ def build_model_bilstm_char(is_training, inputs, params):
         chars = char_features(inputs['chars'], params)
     features = tf.concat([tf.nn.embedding_lookup(embeddings, sentence), chars,
                           casing_features(inputs['casing'], params)], axis=2)
-    features = tf.layers.dropout(features, params.dropout_rate, training=is_training)
+    features = dropout(features, params.dropout_rate, is_training, FEATURE_DROPOUT)
     with tf.variable_scope('bilstm'):
         output = bidirectional_lstm(features, inputs['sentence_lengths'], params.lstm_num_units)
-    output = tf.layers.dropout(output, params.dropout_rate, training=is_training)
+    output = dropout(output, params.dropout_rate, is_training, OUTPUT_DROPOUT)
     return tf.layers.dense(output, params.number_of_tags)
 
 

@@ -10,6 +10,7 @@ import sys
 
 import numpy as np
 import pytest
+from test_training import assert_same_training, train_metrics_lines, train_stopped_after
 
 import build_ner_dataset
 import build_vocab
@@ -267,6 +268,20 @@ def test_training_writes_the_experiment_and_keeps_its_vocabulary(ner_trained, ne
     recorded = read_json(os.path.join(ner_trained, 'dataset.json'))
     assert recorded['data_dir'] == os.path.abspath(ner_dir) and set(recorded['fits']) == {
         'words.txt', 'tags.txt', 'chars.txt'}
+
+
+def test_a_run_interrupted_and_resumed_equals_one_never_interrupted(ner_trained, ner_dir, tmp_path):
+    """Ctrl-C after epoch 1, then --restore_from: the weights and metrics of ner_trained, to the bit.
+
+    The second epoch's order and its dropout masks are drawn from the global step, not from a
+    random op's state, which would start anew in the resumed process.
+    """
+    model_dir = str(tmp_path / 'interrupted')
+    write_ner_params(model_dir)
+    train_stopped_after(model_dir, ner_dir, 1)
+    train.main(args(model_dir, ner_dir, os.path.join(model_dir, 'last_weights')))
+    assert_same_training(model_dir, ner_trained)
+    assert train_metrics_lines(model_dir) == train_metrics_lines(ner_trained)
 
 
 def test_a_rebuilt_vocabulary_does_not_fit_the_weights(ner_trained, ner_dir, tmp_path):
