@@ -13,9 +13,8 @@ import bisect
 import collections
 import os
 
-from model.params import SEED
 from model.tf_compat import fixed_settings, tf
-from ner.network import char_ids, token_features
+from ner.network import SHUFFLE, char_ids, step_seed, token_features
 
 # The vocabulary files of a data set (written by build_vocab.py), and its sizes.
 WORDS, TAGS, CHARS = 'words.txt', 'tags.txt', 'chars.txt'
@@ -145,14 +144,13 @@ def batches_of_sentences(lengths, batch_size, seed=None):
     Batches as bucket_by_sequence_length makes them, each of up to batch_size sentences of one
     bucket of lengths (bucket_boundaries), but made at once from the lengths with a few array ops:
     tf.data's grouping, sentence by sentence, took about 35 ms to set up every epoch and 2 ms of
-    CPU a batch. With a seed (an int64 scalar: training), the sentences are shuffled before they
+    CPU a batch. With a seed (a pair, step_seed's: training), the sentences are shuffled before they
     are grouped and the batches after; without (evaluation), they keep the file's order, and the
     batches come in the order of their first sentences (the first batch, whose sentences TensorBoard
     shows, holds the file's first sentence).
     """
     number = tf.range(tf.size(lengths, out_type=tf.int64))
     if seed is not None:
-        seed = tf.stack([seed, 0])  # the stateless random ops take a pair
         number = tf.random.experimental.stateless_shuffle(number, seed)
     bucket = tf.searchsorted(tf.constant(bucket_boundaries(), lengths.dtype), tf.gather(lengths, number),
                              side='right')
@@ -186,9 +184,11 @@ def input_fn(mode, sentences, labels, params, num_sentences=None):
     """
     # Load all the dataset in memory for shuffling is training
     is_training = (mode == 'train')
-    # As in the vision example: each epoch (a run of iterator_init_op) has a new order,
-    # the same on every run and the right one when training resumes.
-    epoch_seed = SEED + tf.cast(tf.train.get_or_create_global_step(), tf.int64) if is_training else None
+    # As in the vision example: each epoch (a run of iterator_init_op) has a new order, keyed on
+    # the global step: the same on every run and the right one when training resumes.
+    if is_training:
+        tf.train.get_or_create_global_step()
+    seed = step_seed(SHUFFLE) if is_training else None
 
     # Zip the sentence and the labels together
     dataset = tf.data.Dataset.zip((sentences, labels))
@@ -197,12 +197,12 @@ def input_fn(mode, sentences, labels, params, num_sentences=None):
         # The sentences are prepared once (see prepared_once): an epoch is a list of batches of their
         # numbers, and each batch of numbers becomes the batch of those sentences, gathered from memory.
         prepared = prepared_once(dataset, num_sentences)
-        batches = batches_of_sentences(prepared[0]['sentence_lengths'], params.batch_size, epoch_seed)
+        batches = batches_of_sentences(prepared[0]['sentence_lengths'], params.batch_size, seed)
         dataset = (tf.data.Dataset.from_tensor_slices(batches)
                    .map(lambda indices: gather_batch(prepared, indices, padding_values)))
     else:
         if is_training:
-            dataset = dataset.shuffle(buffer_size=params.train_size, seed=epoch_seed)
+            dataset = dataset.shuffle(buffer_size=params.train_size, seed=seed[0])  # tf.data's takes one number
         # Create batches and pad the sentences of different length: batches of sentences of similar length
         boundaries = bucket_boundaries()
         dataset = dataset.apply(tf.data.experimental.bucket_by_sequence_length(

@@ -72,8 +72,9 @@ def char_ids(tokens, chars_table, max_word_length):
 
 # ---------------------------------------------------------------- the networks
 
-# The random draws of a training step, numbered: 0 is the epoch's shuffle (ner/input_fn.py).
-WORD_DROPOUT, FEATURE_DROPOUT, OUTPUT_DROPOUT = 1, 2, 3
+# The random draws of a training step, numbered: the epoch's shuffle (ner/input_fn.py, at the epoch's
+# first step) and the dropouts.
+SHUFFLE, WORD_DROPOUT, FEATURE_DROPOUT, OUTPUT_DROPOUT = 0, 1, 2, 3
 
 
 def step_seed(draw):

@@ -182,10 +182,11 @@ def test_sentences_prepared_once_and_streamed_give_the_same_sentences_in_buckets
     np.testing.assert_array_equal(kept_weights, streamed_weights)  # the pipelines draw no random numbers of the model's
     assert [len(epoch) for epoch in kept] == [len(epoch) for epoch in streamed] == [params.train_steps] * 2
     with open(data[0], encoding='utf-8') as f:
-        lines = sorted(tuple(line.encode() for line in line.split()) for line in f.read().splitlines())
+        lines = sorted(tuple(token.encode() for token in line.split()) for line in f.read().splitlines())
+    reference = sentences_of(kept[0])
+    assert [sentence[0] for sentence in reference] == lines  # every sentence once
     for epoch in kept + streamed:
-        assert sentences_of(epoch) == sentences_of(kept[0])  # every sentence once, prepared alike
-        assert [sentence[0] for sentence in sentences_of(epoch)] == lines
+        assert sentences_of(epoch) == reference  # the same sentences, prepared alike
         for batch in epoch:  # the sentences of a batch are of one bucket of lengths
             assert len({bisect.bisect_right(ner_input.bucket_boundaries(), length)
                         for length in batch['sentence_lengths']}) == 1
