@@ -17,7 +17,7 @@ Because we don't have a lot of images and we want that the statistics on the dev
 representative as possible, we'll take 20% of "train_signs" as dev set.
 
 Also accepted in --data_dir: the widely shared HDF5 version (train_signs.h5 and test_signs.h5),
-and `--synthetic` writes a generated set of hand signs there first (see model/synthetic_signs.py).
+and `--synthetic` writes a generated set of hand signs there first (see vision/synthetic_signs.py).
 
 Every image is written as {name without extension}.jpg. Two images of one folder that would
 get the same name (0_IMG_1.jpg and 0_IMG_1.png, or 0_IMG_1.jpg and 0_IMG_1.JPG, which are one
@@ -41,11 +41,11 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from tqdm import tqdm
 
-from model.errors import InputError, run_script
-from model.image_files import IMAGE_EXTENSIONS, JPEG_QUALITY, SIZE, label_problem, scan_folder, split_by_label
-from model.params import SEED
-from model.utils import check_output_dir, save_dict_to_json
-from model.vision import SOURCE_FILE
+from model.core.errors import InputError, run_script
+from model.core.files import check_output_dir, save_dict_to_json
+from model.core.params import SEED
+from vision.example import SOURCE_FILE
+from vision.image_files import IMAGE_EXTENSIONS, JPEG_QUALITY, SIZE, label_problem, scan_folder, split_by_label
 
 SPLITS = ('train_signs', 'dev_signs', 'test_signs')
 # Usable images a raw split needs: train_signs gives 80% to train and 20% to dev, at least one to each.
@@ -86,14 +86,14 @@ def keeps_as_is(image, size):
     That is what this script writes, so running it on its own output gives the same
     files, and predict.py on a built file sees what evaluate.py sees. Any other image,
     a 64x64 PNG or a 128x128 JPEG that decodes at 1/2 scale to 64x64 included, is
-    resized (a no-op at the same size) and compressed. model/image_resize.py decides the same way.
+    resized (a no-op at the same size) and compressed. vision/image_resize.py decides the same way.
     """
     return (image.format in ('JPEG', 'MPO') and image.mode == 'RGB' and image.size == (size, size)
             and image.getexif().get(EXIF_ORIENTATION, 1) not in EXIF_TURNS)
 
 
 def to_rgb(image):
-    """The image in RGB, 8 bits a channel, as TensorFlow's decoders give it (model/image_resize.py).
+    """The image in RGB, 8 bits a channel, as TensorFlow's decoders give it (vision/image_resize.py).
 
     PIL's convert('RGB') does just that for the modes of JPEG and PNG files, except
     16-bit grayscale (I;16): it clips each value to 255, and the picture turns white.
@@ -119,7 +119,7 @@ def resize_image(filename, size=SIZE):
     """The image in `filename` as this script stores it: upright, RGB, size x size (a PIL Image).
 
     predict.py and export.py do the same steps inside the TensorFlow graph
-    (model/image_resize.py); tests/test_predict.py checks both give the same pixels.
+    (vision/image_resize.py); tests/test_predict.py checks both give the same pixels.
     Raises what PIL raises on a file it cannot read, and ValueError on one too large to decode.
     """
     with Image.open(filename) as image:
@@ -364,7 +364,7 @@ def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False
     parent = os.path.dirname(os.path.abspath(output_dir))
     os.makedirs(parent, exist_ok=True)
     skipped = []
-    # Where the images come from, recorded beside the splits (model/vision.py's SOURCE_FILE): an
+    # Where the images come from, recorded beside the splits (vision/example.py's SOURCE_FILE): an
     # experiment trained on one data set then knows when it is given another.
     source = {'source': os.path.abspath(data_dir), 'size': size}
     try:
@@ -403,7 +403,7 @@ def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False
 
 
 def write_synthetic(data_dir):
-    """Write the synthetic raw set into data_dir (see model/synthetic_signs.py), or reuse it if already there.
+    """Write the synthetic raw set into data_dir (see vision/synthetic_signs.py), or reuse it if already there.
 
     The set is the same on every run: a data_dir holding exactly it (checked against
     the manifest written with it) is used as it is. A data_dir with other images is
@@ -411,7 +411,7 @@ def write_synthetic(data_dir):
     folder beside data_dir and moved in when complete, so an interrupted run leaves
     nothing that a second run would refuse to write over.
     """
-    from model.synthetic_signs import MANIFEST, is_synthetic_set, write_synthetic_signs
+    from vision.synthetic_signs import MANIFEST, is_synthetic_set, write_synthetic_signs
     progress = lambda jobs: tqdm(jobs, desc='synthetic', disable=None)
     if os.path.exists(data_dir):
         same, difference = is_synthetic_set(data_dir)

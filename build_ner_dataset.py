@@ -22,8 +22,8 @@ import os
 import shutil
 import tempfile
 
-from model.errors import InputError, run_script
-from model.utils import check_output_dir
+from model.core.errors import InputError, run_script
+from model.core.files import check_output_dir
 from ner.corpora import SPLITS, load_corpus, write_split
 from ner.entities import get_entities
 from ner.synthetic import generate

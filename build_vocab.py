@@ -15,8 +15,8 @@ import logging
 import os
 import tempfile
 
-from model.errors import InputError, run_script
-from model.utils import save_dict_to_json
+from model.core.errors import InputError, run_script
+from model.core.files import save_dict_to_json
 from ner.corpora import LABELS, SPLITS, read_split
 
 PAD_WORD = '<pad>'

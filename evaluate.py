@@ -3,12 +3,12 @@ import argparse
 import logging
 import os
 
-from model.errors import run_script
+from examples import check_params, example_of
+from model.core.errors import run_script
+from model.core.layout import BEST_WEIGHTS, EVALUATE_LOG
+from model.core.provenance import check_dataset
+from model.core.tf_compat import DATA_ERRORS, tf
 from model.evaluation import evaluate
-from model.examples import check_params, example_of
-from model.layout import BEST_WEIGHTS, EVALUATE_LOG
-from model.provenance import check_dataset
-from model.tf_compat import DATA_ERRORS, tf
 from model.utils import load_params, set_logger
 
 parser = argparse.ArgumentParser()

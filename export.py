@@ -10,11 +10,11 @@ import argparse
 import logging
 import os
 
-from model.errors import InputError, run_script
-from model.examples import check_params, example_of
-from model.layout import BEST_WEIGHTS
-from model.prediction import export_saved_model
-from model.tf_compat import tf
+from examples import check_params, example_of
+from model.core.errors import InputError, run_script
+from model.core.layout import BEST_WEIGHTS
+from model.core.prediction import export_saved_model
+from model.core.tf_compat import tf
 from model.utils import load_params
 
 parser = argparse.ArgumentParser()

@@ -12,10 +12,10 @@ they are split into tokens the way the training data was.
 import argparse
 import logging
 
-from model.errors import run_script
-from model.examples import check_params, example_of
-from model.layout import BEST_WEIGHTS
-from model.prediction import check_output_path
+from examples import check_params, example_of
+from model.core.errors import run_script
+from model.core.layout import BEST_WEIGHTS
+from model.core.prediction import check_output_path
 from model.utils import load_params
 
 parser = argparse.ArgumentParser()

@@ -4,8 +4,8 @@ import os
 import signal
 import sys
 
-from model.errors import InputError, run_script
-from model.examples import example_of
+from examples import example_of
+from model.core.errors import InputError, run_script
 from model.utils import load_params
 from search.grid import SEARCH_FILE, plan_jobs, read_search, train_command
 from search.hparams_config import write_experiment_config

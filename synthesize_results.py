@@ -3,7 +3,7 @@ import argparse
 import os
 import sys
 
-from model.errors import InputError, run_script
+from model.core.errors import InputError, run_script
 from search.results import gather, markdown_table
 
 RESULTS_FILE = 'results.md'

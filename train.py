@@ -2,15 +2,14 @@
 import argparse
 import logging
 import os
-import shlex
 
-from model.errors import InputError, run_script
-from model.examples import check_params, example_of
-from model.interrupts import Interrupted
-from model.layout import LAST_WEIGHTS, TRAIN_LOG, checkpoint_path, has_weights
-from model.params import SEED
-from model.provenance import check_dataset, record_dataset
-from model.tf_compat import DATA_ERRORS, tf
+from examples import check_params, example_of
+from model.core.errors import InputError, run_script
+from model.core.interrupts import Interrupted, how_to_resume
+from model.core.layout import LAST_WEIGHTS, TRAIN_LOG, has_weights
+from model.core.params import SEED
+from model.core.provenance import check_dataset, record_dataset
+from model.core.tf_compat import DATA_ERRORS, tf
 from model.training import train_and_evaluate
 from model.utils import load_params, set_logger
 
@@ -81,28 +80,7 @@ def main(args):
             raise
         except Interrupted as interruption:
             raise Interrupted(interruption.signum, interruption.last_epoch,
-                              how_to_resume(args, interruption)) from None
-
-
-def how_to_resume(args, interruption):
-    """What was saved before the signal, and the command that carries on from there."""
-    try:
-        script = os.path.relpath(os.path.abspath(__file__))  # as run from the current folder
-    except ValueError:  # Windows: the script is on another drive
-        script = os.path.abspath(__file__)
-    command = ['python', script, '--model_dir', args.model_dir]
-    if args.data_dir is not None:
-        command += ['--data_dir', args.data_dir]
-    if interruption.last_epoch is None:
-        # Nothing new saved: the same command again (with the same --restore_from, if any).
-        if args.restore_from is not None:
-            command += ['--restore_from', args.restore_from]
-        return "Stopped by {} before this run finished an epoch: nothing new was saved.\nStart again with: {}".format(
-            interruption.signal_name, shlex.join(command))
-    command += ['--restore_from', os.path.join(args.model_dir, LAST_WEIGHTS)]
-    return "Stopped by {}: the last finished epoch is {} (saved in {}).\nResume with: {}".format(
-        interruption.signal_name, interruption.last_epoch,
-        checkpoint_path(args.model_dir, LAST_WEIGHTS, interruption.last_epoch), shlex.join(command))
+                              how_to_resume(__file__, args, interruption)) from None
 
 
 if __name__ == '__main__':

@@ -91,7 +91,7 @@ def run_worker(script, *args, env=None):
 def build_data(work_dir, num_train, num_test):
     """A synthetic SIGNS-like raw set, built into 64x64 splits by build_dataset.py (as --synthetic does)."""
     sys.path.insert(0, ROOT)
-    from model.synthetic_signs import write_synthetic_signs
+    from vision.synthetic_signs import write_synthetic_signs
     raw = os.path.join(work_dir, 'raw_{}'.format(num_train))
     data = os.path.join(work_dir, 'data_{}'.format(num_train))
     if not os.path.isdir(os.path.join(data, 'train_signs')):
@@ -118,7 +118,7 @@ def build_ner_data(work_dir, sizes):
 def keras_env(onednn):
     """Our environment without TF_USE_LEGACY_KERAS (it would make tf.keras Keras 2), oneDNN as given.
 
-    onednn: the TF_ENABLE_ONEDNN_OPTS our own process ran with (model/tf_compat.py sets it),
+    onednn: the TF_ENABLE_ONEDNN_OPTS our own process ran with (model/core/tf_compat.py sets it),
     so that both sides use the same kernels; None leaves TensorFlow's default, as a Keras
     user gets it out of the box.
     """

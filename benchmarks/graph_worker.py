@@ -25,15 +25,15 @@ sys.path.insert(0, ROOT)
 
 import numpy as np  # noqa: E402
 
+from model.core.params import SEED  # noqa: E402
+from model.core.session_config import session_config  # noqa: E402
+from model.core.tf_compat import tf  # noqa: E402
 from model.evaluation import evaluate_sess, num_steps_for  # noqa: E402
-from model.image_files import list_images  # noqa: E402
 from model.input_fn import input_fn  # noqa: E402
 from model.model_fn import model_fn  # noqa: E402
-from model.params import SEED  # noqa: E402
-from model.session_config import session_config  # noqa: E402
-from model.tf_compat import tf  # noqa: E402
 from model.training import train_sess  # noqa: E402
 from model.utils import Params  # noqa: E402
+from vision.image_files import list_images  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--data_dir', required=True, help="A built dataset (train_signs/ and dev_signs/)")

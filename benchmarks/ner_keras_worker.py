@@ -30,9 +30,9 @@ from keras_timing import EpochTimer  # noqa: E402 (benchmarks/, beside this scri
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-# ner/crf.py takes its `tf` from model/tf_compat.py, which sets up TF1 graph mode for the whole
+# ner/crf.py takes its `tf` from model/core/tf_compat.py, which sets up TF1 graph mode for the whole
 # process; its ops exist as they are in TF2, so it gets TF2's own module here instead.
-sys.modules['model.tf_compat'] = types.SimpleNamespace(tf=tf)
+sys.modules['model.core.tf_compat'] = types.SimpleNamespace(tf=tf)
 from model.utils import Params  # noqa: E402 (no TensorFlow in it: the params.json checks and defaults)
 from ner.crf import crf_decode, crf_log_likelihood  # noqa: E402
 

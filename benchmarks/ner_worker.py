@@ -21,10 +21,10 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from model.examples import check_params, example_of  # noqa: E402
-from model.params import SEED  # noqa: E402
-from model.session_config import session_config  # noqa: E402
-from model.tf_compat import tf  # noqa: E402
+from examples import check_params, example_of  # noqa: E402
+from model.core.params import SEED  # noqa: E402
+from model.core.session_config import session_config  # noqa: E402
+from model.core.tf_compat import tf  # noqa: E402
 from model.training import train_sess  # noqa: E402
 from model.utils import Params  # noqa: E402
 

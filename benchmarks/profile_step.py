@@ -19,15 +19,15 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from graph_worker import step_graph  # noqa: E402  (first: model/tf_compat.py sets TensorFlow up)
+from graph_worker import step_graph  # noqa: E402  (first: model/core/tf_compat.py sets TensorFlow up)
 from tensorflow.python.framework import ops as tf_ops  # noqa: E402  (get_stats_for_node_def)
 
-from model.image_files import list_images  # noqa: E402
+from model.core.session_config import session_config  # noqa: E402
+from model.core.tf_compat import tf  # noqa: E402
 from model.input_fn import input_fn  # noqa: E402
 from model.model_fn import model_fn  # noqa: E402
-from model.session_config import session_config  # noqa: E402
-from model.tf_compat import tf  # noqa: E402
 from model.utils import Params  # noqa: E402
+from vision.image_files import list_images  # noqa: E402
 
 parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 parser.add_argument('--data_dir', required=True, help="A built dataset (train_signs/)")

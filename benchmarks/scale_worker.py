@@ -30,13 +30,13 @@ sys.path.insert(0, ROOT)
 
 from graph_worker import train_and_dev  # noqa: E402  (benchmarks/, beside this script)
 
+from model.core.memory import MB, cache_budget  # noqa: E402
+from model.core.params import SEED  # noqa: E402
+from model.core.session_config import session_config  # noqa: E402
+from model.core.tf_compat import tf  # noqa: E402
 from model.evaluation import evaluate_sess  # noqa: E402
 from model.input_fn import input_fn  # noqa: E402
-from model.memory import MB, cache_budget  # noqa: E402
 from model.model_fn import model_fn  # noqa: E402
-from model.params import SEED  # noqa: E402
-from model.session_config import session_config  # noqa: E402
-from model.tf_compat import tf  # noqa: E402
 from model.training import train_sess  # noqa: E402
 from model.utils import Params  # noqa: E402
 

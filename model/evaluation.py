@@ -2,11 +2,12 @@
 import logging
 import os
 
-from model.checkpoints import epoch_of, restore
-from model.hparams import record_test_metrics
-from model.layout import metrics_file
-from model.session_config import session_config
-from model.tf_compat import tf
+from model.core.checkpoints import epoch_of, restore
+from model.core.hparams import record_test_metrics
+from model.core.layout import metrics_file
+from model.core.logs import format_metrics
+from model.core.session_config import session_config
+from model.core.tf_compat import tf
 from model.utils import save_dict_to_json
 
 
@@ -15,9 +16,6 @@ def num_steps_for(num_samples, batch_size):
     return (num_samples + batch_size - 1) // batch_size
 
 
-def format_metrics(metrics_val):
-    """`accuracy: 0.917 ; loss: 0.301`: how every metrics line in the logs looks."""
-    return " ; ".join("{}: {:05.3f}".format(k, v) for k, v in sorted(metrics_val.items()))
 
 
 def evaluate_sess(sess, model_spec, num_steps, writer=None, params=None):
@@ -89,6 +87,6 @@ def evaluate(model_spec, model_dir, params, restore_from):
         save_path = os.path.join(model_dir, metrics_file('test', metrics_name))
         save_dict_to_json(metrics, save_path)
         logging.info("Metrics written to {}".format(save_path))
-        # TensorBoard's HParams dashboard: the test metrics, in this run's session (model/hparams.py)
+        # TensorBoard's HParams dashboard: the test metrics, in this run's session (model/core/hparams.py)
         record_test_metrics(model_dir, params, metrics_name, metrics, epoch_of(checkpoint))
     return metrics

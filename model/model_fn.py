@@ -1,8 +1,8 @@
 """Define the model."""
-from model.errors import InputError
-from model.examples import ModelVersion, model_version
-from model.optimizer import learning_rate_schedule
-from model.tf_compat import tf
+from model.core.errors import InputError
+from model.core.optimizer import learning_rate_schedule
+from model.core.tf_compat import tf
+from model.core.versions import ModelVersion, model_version
 
 
 def build_model_baseline(is_training, inputs, params):

@@ -2,24 +2,13 @@
 import logging
 import math
 import os
-import re
 
 from tqdm import trange
 
-from model.checkpoints import (
-    epoch_of,
-    find_checkpoint,
-    latest_usable_checkpoint,
-    recover_saver_history,
-    remove_partial_saves,
-    restore_weights,
-)
-from model.errors import InputError
-from model.evaluation import evaluate_sess, format_metrics
-from model.examples import example_of
-from model.hparams import TrainingSession
-from model.interrupts import SignalGuard
-from model.layout import (
+from model.core.errors import InputError
+from model.core.hparams import TrainingSession
+from model.core.interrupts import SignalGuard
+from model.core.layout import (
     BEST_WEIGHTS,
     CHECKPOINT_NAME,
     EVAL_BEST_METRICS,
@@ -28,9 +17,13 @@ from model.layout import (
     LAST_WEIGHTS,
     TRAIN_SUMMARIES,
 )
-from model.session_config import session_config
-from model.tf_compat import tf
-from model.utils import read_json, save_dict_to_json
+from model.core.logs import format_metrics
+from model.core.params import BEST_METRIC
+from model.core.resume import resume
+from model.core.session_config import session_config
+from model.core.tf_compat import tf
+from model.evaluation import evaluate_sess
+from model.utils import save_dict_to_json
 
 
 class TrainingDiverged(InputError):
@@ -85,54 +78,6 @@ def train_sess(sess, model_spec, num_steps, writer, params, epoch=None):
     logging.info("- Train metrics: " + format_metrics(metrics_val))
 
 
-# --- Resuming: the dev metric the best weights already saved have to be beaten by ----------------
-
-def best_metric_so_far(sess, saver, eval_model_spec, model_dir, params, best_metric):
-    """The dev `best_metric` of the best weights already in model_dir, so a resumed run keeps that bar.
-
-    It is read from metrics_eval_best_weights.json when that file is whole and is about the
-    epoch of the best checkpoint. Otherwise (damaged, or the run was killed between saving
-    the weights and their metrics) the best weights are evaluated again on the dev set and
-    the file is written anew. This loads the best weights into `sess`: call it before
-    restoring the weights to resume from (`saver` restores them). Without usable best
-    weights, the bar is 0.
-    """
-    best_dir = os.path.join(model_dir, BEST_WEIGHTS)
-    json_path = os.path.join(model_dir, EVAL_BEST_METRICS)
-    checkpoint = latest_usable_checkpoint(best_dir)[0] if os.path.isdir(best_dir) else None
-    if checkpoint is None:
-        if os.path.exists(best_dir) or os.path.exists(json_path):
-            logging.warning("No usable checkpoint in %s: the first epoch of this run becomes the best", best_dir)
-        return 0.0
-    problem = _best_metrics_problem(json_path, epoch_of(checkpoint), best_metric)
-    if problem is None:
-        return float(read_json(json_path)[best_metric])
-
-    logging.warning("%s %s: evaluating %s on the dev set again to know the %s to beat",
-                    json_path, problem, checkpoint, best_metric)
-    restore_weights(saver, sess, checkpoint)
-    metrics = evaluate_sess(sess, eval_model_spec, params.eval_steps)
-    metrics['epoch'] = epoch_of(checkpoint)
-    save_dict_to_json(metrics, json_path)
-    logging.info("- Best weights re-evaluated (%s): %s", os.path.basename(checkpoint), format_metrics(metrics))
-    return metrics[best_metric]
-
-
-def _best_metrics_problem(json_path, epoch, best_metric):
-    """None if json_path holds the metrics of epoch `epoch`, else what is wrong with it."""
-    try:
-        metrics = read_json(json_path, 'metrics file')
-    except InputError as e:
-        return 'cannot be used ({})'.format(e)
-    if not isinstance(metrics, dict) or not isinstance(metrics.get(best_metric), (int, float)):
-        return 'holds no {}'.format(best_metric)
-    if metrics.get('epoch') != epoch:
-        return 'is about epoch {}, not {} as the best weights are'.format(metrics.get('epoch'), epoch)
-    return None
-
-
-# ---------------------------------------------------------------------------------------------------------
-
 def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, restore_from=None):
     """Train the model and evaluate every epoch.
 
@@ -150,11 +95,9 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
     # Relative paths in the 'checkpoint' files: the experiment folder can be moved or copied.
     last_saver = tf.train.Saver(max_to_keep=5, save_relative_paths=True)  # will keep last 5 epochs
     best_saver = tf.train.Saver(max_to_keep=1, save_relative_paths=True)  # only keep 1 best checkpoint (best on eval)
-    last_weights_dir = os.path.join(model_dir, LAST_WEIGHTS)
-    best_weights_dir = os.path.join(model_dir, BEST_WEIGHTS)
     begin_at_epoch = 0
     # The dev metric that picks the best weights: accuracy for vision, entity F1 for NER.
-    best_metric = example_of(params).BEST_METRIC
+    best_metric = BEST_METRIC[params.example]
     best_eval = 0.0
 
     # Ctrl-C or SIGTERM stops training with Interrupted, but never in the middle of saving an epoch.
@@ -162,27 +105,16 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
         # Initialize model variables
         sess.run(train_model_spec['variable_init_op'])
 
-        # Reload weights from directory if specified
+        # Reload weights from directory if specified: training goes on after the epoch they were saved at,
+        # and the best weights already saved keep their bar (the edge cases are in model/core/resume.py)
         if restore_from is not None:
-            for folder in (last_weights_dir, best_weights_dir):
-                remove_partial_saves(folder)
-            remove_partial_metrics(model_dir)
-            checkpoint = find_checkpoint(restore_from, model_dir)
-            begin_at_epoch = epoch_of(checkpoint)
-            if begin_at_epoch >= params.num_epochs:
-                raise InputError("{} was saved after epoch {}, and num_epochs in params.json is {}: raise "
-                                 "num_epochs to train further".format(checkpoint, begin_at_epoch, params.num_epochs))
-            # Before restoring `checkpoint`: this may load the best weights to evaluate them again.
-            best_eval = best_metric_so_far(sess, last_saver, eval_model_spec, model_dir, params, best_metric)
-            logging.info("Restoring parameters from {}".format(checkpoint))
-            restore_weights(last_saver, sess, checkpoint)
-            recover_saver_history(last_saver, last_weights_dir)
-            recover_saver_history(best_saver, best_weights_dir)
+            evaluate = lambda: evaluate_sess(sess, eval_model_spec, params.eval_steps)
+            begin_at_epoch, best_eval = resume(sess, restore_from, model_dir, last_saver, best_saver, evaluate, params)
 
         # For tensorboard (takes care of writing summaries to files)
         train_writer = tf.summary.FileWriter(os.path.join(model_dir, TRAIN_SUMMARIES), sess.graph)
         eval_writer = tf.summary.FileWriter(os.path.join(model_dir, EVAL_SUMMARIES), sess.graph)
-        # TensorBoard's HParams dashboard: this run's hyperparameters and best dev metrics (model/hparams.py)
+        # TensorBoard's HParams dashboard: this run's hyperparameters and best dev metrics (model/core/hparams.py)
         hparams_session = TrainingSession(model_dir, params)
 
         for epoch in range(begin_at_epoch, params.num_epochs):
@@ -207,19 +139,6 @@ def train_and_evaluate(train_model_spec, eval_model_spec, model_dir, params, res
         train_writer.close()
         eval_writer.close()
         hparams_session.close()
-
-
-# What save_dict_to_json leaves when killed while writing a metrics file: its temporary file (see
-# write_atomically in model/utils.py), never renamed to the real name.
-_PARTIAL_METRICS = re.compile(r'^\.tmp-[a-z0-9_]{8}\.json$')
-
-
-def remove_partial_metrics(model_dir):
-    """Delete the temporary files of metrics files whose writing was killed midway."""
-    for name in os.listdir(model_dir):
-        if _PARTIAL_METRICS.match(name):
-            logging.info("Removing %s, left by a save that did not finish", os.path.join(model_dir, name))
-            os.remove(os.path.join(model_dir, name))
 
 
 def save_epoch(sess, last_saver, best_saver, model_dir, metrics, best_eval, best_metric='accuracy'):

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 
-from model.errors import InputError
+from model.core.errors import InputError
 from ner.entities import split_tag
 
 SPLITS = ('train', 'dev', 'test')

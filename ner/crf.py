@@ -9,7 +9,7 @@ Shapes: B sentences, T time steps (the longest sentence of the batch), N tags.
 A sentence's score for tags y_1..y_L is sum_t unary[t, y_t] + sum_{t>1} transition[y_{t-1}, y_t];
 positions at or after a sentence's length never count. Every length must be at least 1.
 """
-from model.tf_compat import tf
+from model.core.tf_compat import tf
 
 
 def _time_major(tensor):

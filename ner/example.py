@@ -1,6 +1,6 @@
 """The named-entity recognition example (the course's nlp/): what the shared scripts need of it.
 
-See model/examples.py for what each name is for. The pipeline and the network are
+See examples.py for what each name is for. The pipeline and the network are
 ner/input_fn.py, ner/model_fn.py and ner/network.py; the data set is built by
 build_ner_dataset.py and build_vocab.py. Nothing here imports TensorFlow at import time.
 """
@@ -9,32 +9,11 @@ import logging
 import os
 import sys
 
-from model.errors import InputError
-from model.layout import VOCAB_DIR
-from model.params import spec
-from model.utils import read_json
-
-NER_PARAMS = {
-    'model_version': spec(str, 'bilstm_char_crf', "which network model_fn builds: 'lstm' (the course's), "
-                                                  "'bilstm_char' or 'bilstm_char_crf' (see ner/network.py)"),
-    'embedding_size': spec(int, 100, "size of the word embeddings (trained from scratch)"),
-    'lstm_num_units': spec(int, 100, "LSTM units (per direction for the bidirectional LSTM)"),
-    'char_embedding_size': spec(int, 30, "size of the character embeddings fed to the character CNN"),
-    'char_filters': spec(int, 50, "filters of the character CNN: size of a word's character feature"),
-    'char_kernel_size': spec(int, 3, "width in characters of the character CNN's filters"),
-    'max_word_length': spec(int, 20, "characters kept per word (the start of longer words) for the CNN"),
-    'casing_embedding_size': spec(int, 8, "size of the embedding of a word's casing class"),
-    'dropout_rate': spec(float, 0.5, "dropout on the BiLSTM's input features and on its outputs", minimum=0, below=1),
-    'word_dropout': spec(float, 0.15, "training only: chance that a word is replaced by the unknown word, so "
-                                      "that its embedding is trained too", minimum=0, below=1),
-    'clip_gradients': spec(float, 5.0, "clip the gradients to this global norm (0: no clipping)", minimum=0),
-}
-PARAMS = NER_PARAMS
+from model.core.errors import InputError
+from model.core.files import read_json
+from model.core.layout import VOCAB_DIR
 
 DEFAULT_DATA_DIR = 'data/NER'
-BEST_METRIC = 'f1'
-# The numbers of its metrics files (besides 'epoch'), BEST_METRIC first: TensorBoard's HParams columns.
-METRICS = ('f1', 'precision', 'recall', 'accuracy', 'loss')
 SPLIT_DIRS = {'train': 'train', 'dev': 'dev', 'test': 'test'}
 # The vocabulary files the weights depend on (their ids are the rows of the embeddings and of the output
 # layer), and the sizes build_vocab.py wrote beside them.
@@ -47,7 +26,7 @@ RUN_BUILD_VOCAB = "run python build_vocab.py --data_dir {} first"
 
 def check_params(params):
     """An unknown model_version: InputError."""
-    from model.examples import model_version
+    from model.core.versions import model_version
     from ner.model_fn import MODEL_VERSIONS
     model_version(MODEL_VERSIONS, params).check_params(params)
 
@@ -105,7 +84,7 @@ PREPARED_BYTES_PER_TOKEN = 600
 def prepared_in_memory(lengths, params, what):
     """Whether a split of sentences of these lengths is prepared once and kept in memory (within
     cache_budget_mb) or prepared again every epoch; logs one line saying which and why."""
-    from model.memory import cache_budget, mb
+    from model.core.memory import cache_budget, mb
     budget, budget_source = cache_budget(params)
     tokens = sum(lengths)
     need = PREPARED_BYTES_PER_TOKEN * tokens
@@ -121,7 +100,7 @@ def prepared_in_memory(lengths, params, what):
 
 def input_fn(is_training, data, params):
     """The course's train.py steps: lookup tables, load_dataset_from_text, then input_fn(mode, ...)."""
-    from model.tf_compat import tf
+    from model.core.tf_compat import tf
     from ner import input_fn as ner_input
     sentences_path, labels_path, lengths = data
     kept = prepared_in_memory(lengths, params, 'Training sentences' if is_training else 'Evaluation sentences')
@@ -199,8 +178,8 @@ def predict(paths, params, model_dir, restore_from, output=None):
 
     Returns a list of (tokens, tags) per sentence, in order.
     """
-    from model.prediction import run_predictions
-    from model.tf_compat import tf
+    from model.core.prediction import run_predictions
+    from model.core.tf_compat import tf
     from ner import input_fn as ner_input
     from ner import model_fn as ner_model
     from ner.entities import get_entities
@@ -237,7 +216,7 @@ def write_predictions(path, records):
     import csv
     import json
 
-    from model.utils import write_atomically
+    from model.core.files import write_atomically
 
     def write(f):
         if path.endswith('.jsonl'):

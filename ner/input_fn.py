@@ -13,7 +13,7 @@ import bisect
 import collections
 import os
 
-from model.tf_compat import fixed_settings, tf
+from model.core.tf_compat import fixed_settings, tf
 from ner.network import SHUFFLE, char_ids, step_seed, token_features
 
 # The vocabulary files of a data set (written by build_vocab.py), and its sizes.

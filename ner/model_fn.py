@@ -1,9 +1,9 @@
 """Define the NER model: the graph from the `inputs` of ner/input_fn.py to the tags, loss and metrics."""
 import numpy as np
 
-from model.examples import ModelVersion, model_version, no_check
-from model.optimizer import LazyAdamOptimizer, learning_rate_schedule
-from model.tf_compat import tf
+from model.core.optimizer import LazyAdamOptimizer, learning_rate_schedule
+from model.core.tf_compat import tf
+from model.core.versions import ModelVersion, model_version, no_check
 from ner import network
 from ner.entities import count_entities
 

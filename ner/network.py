@@ -16,8 +16,8 @@ pipeline and an exported model's serving signature share them.
 Params the networks read: the sizes of dataset_params.json (build_vocab.py) and NER_PARAMS
 (ner/example.py, with the defaults of the shipped base model).
 """
-from model.params import SEED
-from model.tf_compat import tf
+from model.core.params import SEED
+from model.core.tf_compat import tf
 from ner.crf import crf_decode, crf_log_likelihood
 
 # Read from dataset_params.json: vocab_size (words + 1 OOV bucket), number_of_tags,

@@ -34,7 +34,7 @@ Deterministic: the same seed gives the same sentences, byte for byte.
 """
 import random
 
-from model.params import SEED
+from model.core.params import SEED
 from ner.corpora import Sentence
 
 # Share of each name pool used in every split; the rest is split 70/15/15 into train/dev/test.

@@ -17,13 +17,20 @@ import json
 import os
 import re
 
-from model.errors import InputError
+from model.core.errors import InputError
+from model.core.files import read_json
+from model.core.layout import (
+    CHECKPOINT_NAME,
+    EVAL_BEST_METRICS,
+    EVAL_LAST_METRICS,
+    LAST_WEIGHTS,
+    PARAMS_FILE,
+    has_weights,
+)
 
 # params_spec and check_value: the same type and range checks (and messages) as a params.json gets.
-from model.examples import params_spec
-from model.layout import CHECKPOINT_NAME, EVAL_BEST_METRICS, EVAL_LAST_METRICS, LAST_WEIGHTS, PARAMS_FILE, has_weights
-from model.params import check_value
-from model.utils import Params, load_params, read_json, save_dict_to_json
+from model.core.params import check_value, example_name, params_spec
+from model.utils import Params, load_params, save_dict_to_json
 
 SEARCH_FILE = 'search.json'
 # The section of search.json that holds Slurm resources (see search/slurm.py), not a hyperparameter.
@@ -58,7 +65,7 @@ def read_search(parent_dir):
     """
     json_path = os.path.join(parent_dir, SEARCH_FILE)
     base = read_parent_params(parent_dir, required=False)
-    spec = params_spec(base.get('example', 'vision'), os.path.join(parent_dir, PARAMS_FILE))
+    spec = params_spec(example_name(base, os.path.join(parent_dir, PARAMS_FILE)))
     if not os.path.exists(json_path):
         return dict(DEFAULT_SEARCH), {}
     search = read_json(json_path, 'search file')  # bad JSON: the message gives line and column
@@ -162,13 +169,13 @@ def saved_epoch(folder):
 def plan_jobs(parent_dir, grid):
     """The jobs of the search, checked against what is already on disk; writes nothing.
 
-    Every job's params go through train.py's checks (model/examples.py's check_params
+    Every job's params go through train.py's checks (examples.py's check_params
     too: a network that cannot take a value fails here, not in the middle of the night).
     A job folder that exists already must hold the params this search would give it: if
     the parent params.json changed since, the folder's results would not be what the
     table says they are, so that is an InputError naming the differences.
     """
-    from model.examples import check_params  # imports TensorFlow (the model versions are the model_fn's)
+    from examples import check_params  # imports TensorFlow (the model versions are the model_fn's)
     base = read_parent_params(parent_dir)
     jobs = []
     for setting in settings(grid):

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import time
 
-from model.errors import InputError
+from model.core.errors import InputError
 from search.grid import prepare_folder, train_command
 from search.report import Outcome, say
 

@@ -7,10 +7,10 @@ import collections
 import os
 import shlex
 
-from model.errors import InputError
-from model.examples import best_metric_of
-from model.layout import EVAL_BEST_METRICS
-from model.utils import read_json
+from model.core.errors import InputError
+from model.core.files import read_json
+from model.core.layout import EVAL_BEST_METRICS
+from model.core.params import best_metric_of
 
 
 class Outcome:

@@ -7,10 +7,10 @@ every metric, best first (by accuracy, or entity F1 for NER).
 """
 import os
 
-from model.errors import InputError
-from model.examples import best_metric_of
-from model.layout import EVAL_BEST_METRICS, EVAL_SUMMARIES, PARAMS_FILE, TRAIN_SUMMARIES, WEIGHTS_DIRS
-from model.utils import read_json
+from model.core.errors import InputError
+from model.core.files import read_json
+from model.core.layout import EVAL_BEST_METRICS, EVAL_SUMMARIES, PARAMS_FILE, TRAIN_SUMMARIES, WEIGHTS_DIRS
+from model.core.params import best_metric_of
 from search.grid import format_value
 
 

@@ -39,8 +39,8 @@ import shutil
 import subprocess
 import time
 
-from model.errors import InputError
-from model.layout import EVAL_LAST_METRICS, LAST_WEIGHTS
+from model.core.errors import InputError
+from model.core.layout import EVAL_LAST_METRICS, LAST_WEIGHTS
 from search.grid import SEARCH_FILE, prepare_folder, status_of
 from search.report import Outcome, format_duration, last_line, say
 

@@ -43,7 +43,7 @@ def read_json(path):
 @pytest.fixture(scope='session')
 def raw_dir(tmp_path_factory):
     """A raw synthetic SIGNS set in the course's layout: 120 train and 30 test images of 96x96."""
-    from model.synthetic_signs import write_synthetic_signs
+    from vision.synthetic_signs import write_synthetic_signs
     path = str(tmp_path_factory.mktemp('raw') / 'SIGNS')
     write_synthetic_signs(path, num_train=120, num_test=30, size=96)
     return path
@@ -77,7 +77,7 @@ def copy_of(model_dir, tmp_path):
 
 def drain(sess, fetches):
     """The values of `fetches` for every batch up to the end of the pipeline (its iterator initialized)."""
-    from model.tf_compat import tf
+    from model.core.tf_compat import tf
     batches = []
     while True:
         try:

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from build_dataset import SPLITS, build, split_train_dev
-from model.errors import InputError
+from model.core.errors import InputError
 
 
 def make_raw(root, train=20, test=6, size=80, name='{label}_IMG_{i}.jpg'):

@@ -4,7 +4,7 @@ import itertools
 import numpy as np
 import pytest
 
-from model.tf_compat import tf
+from model.core.tf_compat import tf
 from ner.crf import crf_decode, crf_log_likelihood
 
 NUM_TAGS = 3

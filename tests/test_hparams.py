@@ -17,9 +17,9 @@ from tensorboard.plugins.hparams import api_pb2, metadata
 import evaluate
 import train
 from conftest import ROOT, read_json, write_params
-from model import hparams, vision
-from model.examples import params_spec
-from model.tf_compat import tf
+from model.core import hparams
+from model.core.params import METRICS, params_spec
+from model.core.tf_compat import tf
 from model.utils import Params
 from search.grid import format_value
 from search.hparams_config import write_experiment_config
@@ -154,7 +154,7 @@ def test_the_vision_metrics_are_those_its_model_fn_computes(params):
     from test_model_fn import fake_inputs
     with tf.Graph().as_default():
         spec = model_fn('eval', fake_inputs(params), params)
-    assert set(spec['metrics']) == set(vision.METRICS)
+    assert set(spec['metrics']) == set(METRICS['vision'])
 
 
 def args(model_dir, data_dir, restore_from=None):

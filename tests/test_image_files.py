@@ -1,4 +1,4 @@
-"""model/image_files.py: one definition of "the images of a folder" for build_dataset.py, train/evaluate and predict.py."""
+"""vision/image_files.py: one definition of "the images of a folder" for build_dataset.py, train/evaluate and predict.py."""
 import os
 import subprocess
 import sys
@@ -8,10 +8,10 @@ from PIL import Image
 
 import build_dataset
 from conftest import ROOT
-from model import image_files
-from model.errors import InputError
-from model.image_files import list_images
-from model.vision import list_inputs
+from model.core.errors import InputError
+from vision import image_files
+from vision.example import list_inputs
+from vision.image_files import list_images
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_labels_out_of_range_are_named(tmp_path):
 
 def test_shared_constants_and_modules_have_one_home():
     # Importing the lister costs no TensorFlow: build_dataset.py's worker processes import it.
-    code = 'import sys, model.image_files, model.synthetic_signs; sys.exit("tensorflow" in sys.modules)'
+    code = 'import sys, vision.image_files, vision.synthetic_signs; sys.exit("tensorflow" in sys.modules)'
     assert subprocess.run([sys.executable, '-c', code], cwd=ROOT).returncode == 0
     # The synthetic set is a library module under model/, not a script beside build_dataset.py.
     assert not os.path.exists(os.path.join(ROOT, 'synthetic_signs.py'))

@@ -9,12 +9,13 @@ import pytest
 from PIL import Image
 
 from conftest import drain
-from model import input_fn as input_module
-from model import memory
-from model.image_files import list_images
-from model.input_fn import PEAK_FACTOR, choose_cache, input_fn
-from model.memory import MB
-from model.tf_compat import tf
+from model.core import memory
+from model.core.memory import MB
+from model.core.tf_compat import tf
+from model.input_fn import input_fn
+from vision import image_cache as input_module
+from vision.image_cache import PEAK_FACTOR, choose_cache
+from vision.image_files import list_images
 
 
 def epochs_of_batches(filenames, labels, params, is_training, steps):

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.errors import InputError
-from model.image_files import list_images
+from model.core.errors import InputError
+from model.core.tf_compat import tf
 from model.input_fn import input_fn
-from model.tf_compat import tf
+from vision.image_files import list_images
 
 
 def first_batches(inputs, num_batches, step=0):

@@ -4,9 +4,9 @@ import re
 import numpy as np
 import pytest
 
-from model.errors import InputError
+from model.core.errors import InputError
+from model.core.tf_compat import tf
 from model.model_fn import model_fn
-from model.tf_compat import tf
 
 SPEC_KEYS = {'images', 'labels', 'iterator_init_op', 'variable_init_op', 'predictions', 'loss', 'accuracy',
              'metrics', 'update_metrics', 'metrics_init_op', 'summary_op'}
@@ -110,7 +110,7 @@ def test_unknown_model_version_lists_known_ones(params):
 
 def test_learning_rate_schedule(params):
     """use_cosine_decay: from learning_rate down to 0 at num_epochs * train_steps, then 0; without it, constant."""
-    from model.optimizer import learning_rate_schedule
+    from model.core.optimizer import learning_rate_schedule
     params.learning_rate, params.num_epochs, params.train_steps = 0.01, 4, 25  # 100 steps in all
     steps = [0, 25, 50, 75, 100, 150]
     with tf.Graph().as_default():

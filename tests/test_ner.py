@@ -18,9 +18,9 @@ import evaluate
 import predict
 import train
 from conftest import ROOT, drain, read_json, run
-from model.errors import InputError
-from model.params import SEED
-from model.tf_compat import tf
+from model.core.errors import InputError
+from model.core.params import METRICS, SEED
+from model.core.tf_compat import tf
 from model.utils import Params
 from ner import example as ner_example
 from ner import input_fn as ner_input
@@ -219,7 +219,7 @@ def test_model_fn_train_and_eval_share_the_weights(ner_dir, tmp_path, model_vers
         variables = tf.global_variables()
         eval_spec = model_fn('eval', ner_example.input_fn(False, eval_data, params), params, reuse=True)
         assert tf.global_variables() == variables  # eval reuses the train weights, creates none
-        assert set(eval_spec['metrics']) == {'accuracy', 'loss', 'f1', 'precision', 'recall'} == set(ner_example.METRICS)
+        assert set(eval_spec['metrics']) == {'accuracy', 'loss', 'f1', 'precision', 'recall'} == set(METRICS['ner'])
         assert set(train_spec['metrics']) == {'accuracy', 'loss'}
         assert 'train_op' in train_spec and 'train_op' not in eval_spec
         assert eval_spec['predictions'].dtype == tf.int64

@@ -13,7 +13,7 @@ import build_ner_dataset
 from build_ner_dataset import build
 from build_vocab import build_vocab
 from conftest import run
-from model.errors import HANDLER_TAG, InputError, run_script
+from model.core.errors import HANDLER_TAG, InputError, run_script
 from ner.corpora import LOOKED_FOR, decode_csv, load_corpus, to_iob2
 from ner.entities import count_entities, get_entities, precision_recall_f1
 from ner.synthetic import generate

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from model.tf_compat import tf
+from model.core.tf_compat import tf
 from ner import network
 
 LENGTHS = [7, 3, 1, 7, 5]

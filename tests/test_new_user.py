@@ -11,14 +11,14 @@ import export
 import predict
 import train
 from conftest import copy_of, write_params
-from model.checkpoints import find_checkpoint, restore_weights
-from model.errors import InputError
-from model.input_fn import predict_input_fn
+from model.core.checkpoints import find_checkpoint, restore_weights
+from model.core.errors import InputError
+from model.core.tf_compat import tf
 from model.model_fn import model_fn
-from model.tf_compat import tf
 from model.utils import Params
 from search.grid import plan_jobs, read_search
 from search.report import summarize
+from vision.predict_input import predict_input_fn
 
 
 def snapshot(folder):

@@ -1,9 +1,9 @@
-"""LazyAdamOptimizer (model/optimizer.py) against Adam's formulas computed in numpy."""
+"""LazyAdamOptimizer (model/core/optimizer.py) against Adam's formulas computed in numpy."""
 import numpy as np
 import pytest
 
-from model.optimizer import LazyAdamOptimizer
-from model.tf_compat import tf
+from model.core.optimizer import LazyAdamOptimizer
+from model.core.tf_compat import tf
 
 LEARNING_RATE, BETA1, BETA2, EPSILON = 0.1, 0.9, 0.999, 1e-8
 

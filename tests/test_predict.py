@@ -1,6 +1,6 @@
 """Using a trained model: the predict mode of input_fn/model_fn, predict.py, export.py and the SavedModel.
 
-The in-graph resizing (model/image_resize.py) is compared with build_dataset.py's PIL
+The in-graph resizing (vision/image_resize.py) is compared with build_dataset.py's PIL
 code on the same files; the exported model is loaded in a plain TensorFlow 2 process
 and must give what predict.py gives.
 """
@@ -24,16 +24,17 @@ import export
 import predict
 from build_dataset import resize_and_save
 from conftest import drain, run, write_params
-from model.checkpoints import restore
-from model.errors import InputError
-from model.examples import example_of
-from model.image_files import list_images
-from model.image_resize import exif_orientation, pil_bilinear_resize, resize_like_build_dataset
-from model.input_fn import _parse_function, decode_new_image, predict_input_fn, serving_input_fn
+from examples import example_of
+from model.core.checkpoints import restore
+from model.core.errors import InputError
+from model.core.tf_compat import tf
+from model.input_fn import _parse_function
 from model.model_fn import model_fn
-from model.tf_compat import tf
 from model.utils import Params
-from model.vision import class_names, list_inputs
+from vision.example import class_names, list_inputs
+from vision.image_files import list_images
+from vision.image_resize import exif_orientation, pil_bilinear_resize, resize_like_build_dataset
+from vision.predict_input import decode_new_image, predict_input_fn, serving_input_fn
 
 
 def photo(width, height, seed=0):

@@ -26,14 +26,14 @@ from PIL import Image
 import evaluate
 import train
 from conftest import ROOT, copy_of, read_json, run, write_params
-from model.checkpoints import checkpoint_problem, find_checkpoint, has_weights
-from model.errors import HANDLER_TAG, InputError, run_script
-from model.image_check import find_bad_image
-from model.image_files import list_images
+from model.core.checkpoints import checkpoint_problem, find_checkpoint, has_weights
+from model.core.errors import HANDLER_TAG, InputError, run_script
+from model.core.interrupts import Interrupted, SignalGuard
+from model.core.tf_compat import tf
 from model.input_fn import input_fn
-from model.interrupts import Interrupted, SignalGuard
-from model.tf_compat import tf
 from model.training import TrainingDiverged
+from vision.image_check import find_bad_image
+from vision.image_files import list_images
 
 # 96 training images in batches of 16 (conftest's data_dir and TINY params).
 STEPS_PER_EPOCH = 6
@@ -98,7 +98,7 @@ def test_signal_raises_interrupted_outside_saving_and_waits_inside(signum):
 # signal, as train.py would if closing its Session hung (a data pipeline stuck reading a network disk).
 SLOW_TO_STOP = """
 import sys, time
-from model.interrupts import Interrupted, SignalGuard
+from model.core.interrupts import Interrupted, SignalGuard
 with SignalGuard():
     try:
         print('training', flush=True)
@@ -685,7 +685,7 @@ import io, os, signal, sys
 import model.utils
 import model.training
 from tensorflow.python.checkpoint import checkpoint_management
-from model.errors import run_script
+from model.core.errors import run_script
 
 point, epoch = os.environ['KILL_AT'].split(':')
 

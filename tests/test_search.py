@@ -12,7 +12,7 @@ import pytest
 
 import train
 from conftest import read_json, run, write_params
-from model.errors import InputError
+from model.core.errors import InputError
 from search.grid import (
     DEFAULT_SEARCH,
     job_name,

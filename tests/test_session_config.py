@@ -2,9 +2,9 @@
 import pytest
 
 from conftest import write_params
-from model.errors import InputError
-from model.session_config import session_config
-from model.tf_compat import tf
+from model.core.errors import InputError
+from model.core.session_config import session_config
+from model.core.tf_compat import tf
 from model.utils import Params
 
 

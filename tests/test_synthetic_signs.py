@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model import synthetic_signs
-from model.synthetic_signs import draw_sign, write_synthetic_signs
+from vision import synthetic_signs
+from vision.synthetic_signs import draw_sign, write_synthetic_signs
 
 SIZE = 96
 

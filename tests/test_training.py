@@ -14,15 +14,15 @@ import pytest
 import evaluate
 import train
 from conftest import copy_of, read_json, write_params
-from model.checkpoints import restore
-from model.errors import InputError
-from model.image_files import list_images
+from model.core.checkpoints import restore
+from model.core.errors import InputError
+from model.core.interrupts import Interrupted
+from model.core.tf_compat import tf
 from model.input_fn import input_fn
-from model.interrupts import Interrupted
 from model.model_fn import model_fn
-from model.tf_compat import tf
 from model.training import TrainingDiverged
 from model.utils import Params
+from vision.image_files import list_images
 
 
 def train_args(model_dir, data_dir, restore_from=None):
@@ -140,7 +140,7 @@ def test_diverging_loss_stops_before_saving(data_dir, tmp_path):
 def test_the_model_learns_the_synthetic_signs(tmp_path):
     """A few epochs of a narrow base model on a small synthetic set: far above chance (1/6)."""
     from build_dataset import build
-    from model.synthetic_signs import write_synthetic_signs
+    from vision.synthetic_signs import write_synthetic_signs
     write_synthetic_signs(str(tmp_path / 'raw'), num_train=480, num_test=60, size=80)
     build(str(tmp_path / 'raw'), str(tmp_path / 'data'), jobs=1)
     model_dir = str(tmp_path / 'model')

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import write_params
-from model.errors import InputError
+from model.core.errors import InputError
 from model.utils import Params, save_dict_to_json, set_logger
 
 

@@ -39,9 +39,10 @@ from tensorboard.plugins.hparams import api_pb2, metadata
 from tensorboard.plugins.hparams import summary as hparams_summary
 from tensorboard.plugins.hparams import summary_v2 as hparams_summary_v2
 
-from model.layout import BEST_WEIGHTS, EVAL_BEST_METRICS, metrics_file
-from model.tf_compat import tf
-from model.utils import read_json
+from model.core.files import read_json
+from model.core.layout import BEST_WEIGHTS, EVAL_BEST_METRICS, metrics_file
+from model.core.params import METRICS, params_spec
+from model.core.tf_compat import tf
 
 # The sub-folder of an experiment folder (or a search's parent) where all of the above goes.
 HPARAMS_DIR = 'hparams'
@@ -66,7 +67,6 @@ def session_hparams(params):
     Numbers stay numbers, booleans booleans; a list becomes its JSON text; an optional
     key left unset (None) is left out.
     """
-    from model.examples import params_spec
     values = {}
     for key in params_spec(params.example, 'params.json'):
         value = getattr(params, key, None)
@@ -204,8 +204,7 @@ def experiment_metrics(example):
     metrics, the best epoch, and the other test metrics (vision: dev accuracy, test
     accuracy, dev loss, best epoch, test loss).
     """
-    from model.examples import example_module
-    names = example_module(example).METRICS  # the one that picks the best weights first
+    names = METRICS[example]  # the one that picks the best weights first
     best, others = names[0], names[1:]
     metrics = [_metric('eval', best), _metric('test', best)]
     metrics += [_metric('eval', name) for name in others]

@@ -15,9 +15,9 @@ import logging
 import os
 import re
 
-from model.errors import InputError, tf_error_reason
-from model.layout import BEST_WEIGHTS, LAST_WEIGHTS, STATE_FILE, checkpoint_path, has_weights  # noqa: F401
-from model.tf_compat import tf
+from model.core.errors import InputError, tf_error_reason
+from model.core.layout import BEST_WEIGHTS, LAST_WEIGHTS, STATE_FILE, checkpoint_path, has_weights  # noqa: F401
+from model.core.tf_compat import tf
 
 # What TensorFlow's savers write while saving, before the rename: `after-epoch-3.index.tempstate123`
 # for the weights, `checkpoint.tmp<32 hex>` and `after-epoch-3.meta.tmp<32 hex>` for the rest.

@@ -1,5 +1,5 @@
 """The learning rate, shared by both examples' model_fn; the lazy Adam of the NER example's."""
-from model.tf_compat import tf
+from model.core.tf_compat import tf
 
 
 def learning_rate_schedule(global_step, params):

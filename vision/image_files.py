@@ -7,18 +7,23 @@ processes of build_dataset.py import this module too.
 """
 import os
 
-from model.utils import InputError
+from model.core.errors import InputError
 
 # Image files that build_dataset.py reads and the input pipeline decodes (.JPG counts as .jpg).
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png')
 # Side of the square images build_dataset.py writes unless told otherwise (its --size).
 SIZE = 64
-# Quality of the JPEG files build_dataset.py writes; model/image_resize.py encodes new photos the same way.
+# Quality of the JPEG files build_dataset.py writes; vision/image_resize.py encodes new photos the same way.
 JPEG_QUALITY = 95
 # How the files of the two formats that build_dataset.py and predict.py read begin (PIL and
 # TensorFlow tell formats by these bytes, not by the name). Others (GIF, BMP, TIFF...) are refused.
 JPEG_SIGNATURE = b'\xff\xd8\xff'
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+
+
+def file_bytes(filenames):
+    """File names as bytes, as the file system has them: a name that is not UTF-8 is still read."""
+    return [os.fsencode(name) for name in filenames]
 
 
 def label_from_name(filename):

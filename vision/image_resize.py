@@ -18,8 +18,8 @@ build_dataset.py's files on pictures of many shapes and modes.
 """
 import PIL
 
-from model.image_files import JPEG_QUALITY, PNG_SIGNATURE  # build_dataset.py saves with this quality too
-from model.tf_compat import tf
+from model.core.tf_compat import tf
+from vision.image_files import JPEG_QUALITY, PNG_SIGNATURE  # build_dataset.py saves with this quality too
 
 # Pillow computes its resize with integer weights of 22 fractional bits (32 - 8 - 2).
 PRECISION_BITS = 22

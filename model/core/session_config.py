@@ -1,12 +1,12 @@
 """How a tf.Session runs the graph: the one place training and evaluation get their Session config."""
-from model.tf_compat import tf
+from model.core.tf_compat import tf
 
 
 def session_config(params):
     """The tf.ConfigProto for a Session of this experiment.
 
     Args:
-        params: (Params) reads intra_op_threads, inter_op_threads and xla_jit (see model/params.py)
+        params: (Params) reads intra_op_threads, inter_op_threads and xla_jit (see model/core/params.py)
 
     Returns:
         config: (tf.ConfigProto) to pass as tf.Session(config=...)

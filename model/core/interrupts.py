@@ -8,14 +8,17 @@ always whole, and the last epoch saved is the last epoch finished.
 
 A second signal while the first is being handled stops the process at once, the usual
 way: pressing Ctrl-C twice always works. SIGKILL cannot be caught; see find_checkpoint
-in model/checkpoints.py for how a run killed that way is resumed.
+in model/core/checkpoints.py for how a run killed that way is resumed.
 
 No TensorFlow here: this module only deals with signals.
 """
 import contextlib
 import os
+import shlex
 import signal
 import threading
+
+from model.core.layout import LAST_WEIGHTS, checkpoint_path
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -89,3 +92,24 @@ class SignalGuard:
     def _raise(self, signum):
         self._raised = True
         raise Interrupted(signum, self.last_epoch)
+
+
+def how_to_resume(script, args, interruption):
+    """What was saved before the signal, and the train.py command (`script`, with train.py's `args`) that carries on."""
+    try:
+        script = os.path.relpath(os.path.abspath(script))  # as run from the current folder
+    except ValueError:  # Windows: the script is on another drive
+        script = os.path.abspath(script)
+    command = ['python', script, '--model_dir', args.model_dir]
+    if args.data_dir is not None:
+        command += ['--data_dir', args.data_dir]
+    if interruption.last_epoch is None:
+        # Nothing new saved: the same command again (with the same --restore_from, if any).
+        if args.restore_from is not None:
+            command += ['--restore_from', args.restore_from]
+        return "Stopped by {} before this run finished an epoch: nothing new was saved.\nStart again with: {}".format(
+            interruption.signal_name, shlex.join(command))
+    command += ['--restore_from', os.path.join(args.model_dir, LAST_WEIGHTS)]
+    return "Stopped by {}: the last finished epoch is {} (saved in {}).\nResume with: {}".format(
+        interruption.signal_name, interruption.last_epoch,
+        checkpoint_path(args.model_dir, LAST_WEIGHTS, interruption.last_epoch), shlex.join(command))

@@ -29,8 +29,8 @@ import os
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from model.image_files import is_image_name
-from model.params import SEED
+from model.core.params import SEED
+from vision.image_files import is_image_name
 
 NUM_CLASSES = 6
 

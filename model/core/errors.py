@@ -33,7 +33,7 @@ def run_script(main, args):
     """Run a script's main(args), turning the errors a user can act on into one clear message.
 
     An InputError becomes one line "Error: ..." and exit status 2. Ctrl-C (or SIGTERM
-    during training, see model/interrupts.py) prints what the script says about it, no
+    during training, see model/core/interrupts.py) prints what the script says about it, no
     traceback, and exits with the status a shell gives a process stopped by that signal:
     130 for SIGINT, 143 for SIGTERM.
     """

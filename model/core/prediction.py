@@ -4,10 +4,10 @@ import os
 import shutil
 import tempfile
 
-from model.checkpoints import restore
-from model.errors import InputError
-from model.tf_compat import tf
-from model.utils import write_atomically
+from model.core.checkpoints import restore
+from model.core.errors import InputError
+from model.core.files import write_atomically
+from model.core.tf_compat import tf
 
 
 def run_predictions(model_spec, keys, model_dir, restore_from):

@@ -1,46 +1,23 @@
 """The vision example: SIGNS hand-sign images, 6 classes (the course's vision/).
 
-What the shared scripts need of it (see model/examples.py); the pipeline and the
+What the shared scripts need of it (see examples.py); the pipeline and the
 network themselves are model/input_fn.py and model/model_fn.py. Nothing here
 imports TensorFlow at import time.
 """
 import logging
 import os
 
-from model.errors import InputError
-from model.params import REQUIRED, spec
-from model.utils import read_json
-
-VISION_PARAMS = {
-    'model_version': spec(str, 'baseline', "which network model_fn builds (see MODEL_VERSIONS in model/model_fn.py)"),
-    'num_channels': spec(int, REQUIRED, "channels of the first conv block; later blocks use 2x, 4x, 8x"),
-    'use_batch_norm': spec(bool, REQUIRED, "batch norm after every conv and hidden dense layer"),
-    'bn_momentum': spec(float, REQUIRED, "momentum of the batch-norm moving averages", below=1),
-    'image_size': spec(int, REQUIRED, "images are resized to image_size x image_size"),
-    'use_random_flip': spec(bool, REQUIRED, "random left-right flips of training images"),
-    'num_parallel_calls': spec(int, REQUIRED, "threads decoding and augmenting images in tf.data"),
-    'num_labels': spec(int, REQUIRED, "number of classes", minimum=2),
-    # Used by predict.py and export.py on new images:
-    'dataset_image_size': spec(int, 64, "side of the images build_dataset.py wrote (its --size): "
-                                        "new photos are resized to it first, as the training images were"),
-    'class_names': spec(list, None, "the name of each label, in order, as predictions print it "
-                                    "(default: the label's digit, as in SIGNS)", items=str),
-    'cache_images': spec(bool, True, "decode the images once and keep them in memory "
-                                     "(when they fit in cache_budget_mb; false: always read the files)"),
-}
-PARAMS = VISION_PARAMS
+from model.core.errors import InputError
+from model.core.files import read_json
 
 DEFAULT_DATA_DIR = 'data/64x64_SIGNS'
 # The folder of each split in a data set built by build_dataset.py.
 SPLIT_DIRS = {'train': 'train_signs', 'dev': 'dev_signs', 'test': 'test_signs'}
-BEST_METRIC = 'accuracy'
-# The numbers of its metrics files (besides 'epoch'), BEST_METRIC first: TensorBoard's HParams columns.
-METRICS = ('accuracy', 'loss')
 
 
 def check_params(params):
     """An unknown model_version, or settings the chosen network cannot take: InputError."""
-    from model.examples import model_version
+    from model.core.versions import model_version
     from model.model_fn import MODEL_VERSIONS
     model_version(MODEL_VERSIONS, params).check_params(params)
     class_names(params)
@@ -58,7 +35,7 @@ def class_names(params):
 
 def load_split(data_dir, split, params):
     """((filenames, labels), number of images) of a split of a built data set."""
-    from model.image_files import list_images
+    from vision.image_files import list_images
     filenames, labels = list_images(os.path.join(data_dir, SPLIT_DIRS[split]), params.num_labels)
     return (filenames, labels), len(filenames)
 
@@ -83,7 +60,7 @@ def model_fn(mode, inputs, params, reuse=False):
 
 def explain_data_error(error, datas, data_dir):
     """Raise an InputError naming the image behind a tf.data error, if one of the splits' files is unreadable."""
-    from model.image_check import raise_for_bad_image
+    from vision.image_check import raise_for_bad_image
     raise_for_bad_image(error, [name for filenames, _ in datas for name in filenames], data_dir)
 
 
@@ -103,7 +80,7 @@ def dataset_identity(data_dir):
 
 def list_inputs(paths):
     """The image files named on the command line, with each folder replaced by its images (sorted)."""
-    from model.image_files import IMAGE_EXTENSIONS, list_image_files
+    from vision.image_files import IMAGE_EXTENSIONS, list_image_files
     filenames = []
     for path in paths:
         if os.path.isdir(path):
@@ -125,16 +102,16 @@ def predict(paths, params, model_dir, restore_from, output=None):
 
     Returns {filename: (label index, probabilities)} for the files that could be read.
     """
-    from model import input_fn as vision_input
     from model import model_fn as vision_model
-    from model.prediction import display_name, run_predictions, write_predictions_csv
-    from model.tf_compat import tf
+    from model.core.prediction import display_name, run_predictions, write_predictions_csv
+    from model.core.tf_compat import tf
+    from vision.predict_input import predict_input_fn
     names = class_names(params)
     filenames = list_inputs(paths)
 
     with tf.Graph().as_default():
         # The predict pipeline: images resized as build_dataset.py does, no augmentation.
-        inputs = vision_input.predict_input_fn(filenames, params)
+        inputs = predict_input_fn(filenames, params)
         model_spec = vision_model.model_fn('predict', inputs, params)
         results = {}
         for batch in run_predictions(model_spec, ['filenames', 'predictions', 'probabilities'], model_dir,
@@ -159,10 +136,10 @@ def predict(paths, params, model_dir, restore_from, output=None):
 
 def serving_signature(params, model_dir):
     """The exported model's inputs and outputs: encoded images (any size) in; probabilities, classes, labels out."""
-    from model import input_fn as vision_input
     from model import model_fn as vision_model
-    from model.tf_compat import tf
-    inputs = vision_input.serving_input_fn(params)
+    from model.core.tf_compat import tf
+    from vision.predict_input import serving_input_fn
+    inputs = serving_input_fn(params)
     model_spec = vision_model.model_fn('predict', inputs, params)
     classes = model_spec['predictions']
     outputs = {'probabilities': model_spec['probabilities'],

@@ -6,8 +6,8 @@ that says what went wrong but not in which file. The scripts then call
 exactly as the input pipeline does, and turns the error into an InputError naming the
 file. This only runs after such an error, so training itself pays nothing for it.
 """
-from model.errors import InputError, tf_error_reason
-from model.tf_compat import tf
+from model.core.errors import InputError, tf_error_reason
+from model.core.tf_compat import tf
 
 
 def find_bad_image(filenames):

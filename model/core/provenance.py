@@ -12,9 +12,9 @@ import logging
 import os
 import shutil
 
-from model.errors import InputError
-from model.layout import DATASET_FILE, VOCAB_DIR
-from model.utils import read_json, save_dict_to_json
+from model.core.errors import InputError
+from model.core.files import read_json, save_dict_to_json
+from model.core.layout import DATASET_FILE, VOCAB_DIR
 
 
 def record_dataset(model_dir, identity):
