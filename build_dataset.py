@@ -34,7 +34,6 @@ import shlex
 import shutil
 import signal
 import tempfile
-import threading
 import unicodedata
 
 import numpy as np
@@ -43,6 +42,7 @@ from tqdm import tqdm
 
 from model.core.errors import InputError, run_script
 from model.core.files import check_output_dir, save_dict_to_json
+from model.core.interrupts import sigint_deferred, sigint_ignored
 from model.core.params import SEED
 from vision.example import SOURCE_FILE
 from vision.image_files import IMAGE_EXTENSIONS, JPEG_QUALITY, SIZE, label_problem, scan_folder, split_by_label
@@ -239,7 +239,7 @@ def _task_runner(jobs):
     # 'spawn': workers start clean, even when the calling process has TensorFlow's threads running.
     # Ctrl-C reaches every process of the terminal's group: the workers ignore it (from their start,
     # as an ignored signal stays ignored in a new process) and this process stops them.
-    with _sigint_ignored():
+    with sigint_ignored():
         pool = multiprocessing.get_context('spawn').Pool(jobs, initializer=_ignore_sigint)
     with pool:
         yield pool.imap_unordered
@@ -247,33 +247,6 @@ def _task_runner(jobs):
 
 def _ignore_sigint():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-@contextlib.contextmanager
-def _sigint_ignored():
-    """Ignore Ctrl-C in this block (in the main thread; elsewhere signals cannot be set, nor do they arrive)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
-def _sigint_deferred():
-    """Let the block finish when Ctrl-C comes: yields a list, which holds the signal if one came."""
-    received = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield received
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def error_line(filename, error):
@@ -379,7 +352,7 @@ def build(data_dir, output_dir, size=SIZE, num_labels=6, jobs=1, overwrite=False
             splits = splits_from_folders(data_dir, num_labels, skipped)
             new_dir = os.path.join(tmp_dir, 'out')
             counts = resize_splits(splits, new_dir, size, jobs, skipped)
-            with _sigint_deferred() as interrupted:
+            with sigint_deferred() as interrupted:
                 os.makedirs(output_dir, exist_ok=True)
                 for split in SPLITS:
                     target = os.path.join(output_dir, split)
@@ -432,7 +405,7 @@ def write_synthetic(data_dir):
             write_synthetic_signs(raw, progress=progress)
         except KeyboardInterrupt:
             raise KeyboardInterrupt("Interrupted: nothing was written to {}".format(data_dir)) from None
-        with _sigint_deferred() as interrupted:
+        with sigint_deferred() as interrupted:
             if not os.path.exists(data_dir):
                 os.rename(raw, data_dir)
             else:  # a folder without images (checked above): the files go in, the manifest last

@@ -1,5 +1,5 @@
 """Create the input data pipeline using `tf.data`"""
-from model.core.params import SEED
+from model.core.seeds import SHUFFLE, step_seed
 from model.core.tf_compat import fixed_settings, tf
 from vision.image_cache import decoded_once
 from vision.image_files import file_bytes
@@ -98,7 +98,7 @@ def input_fn(is_training, filenames, labels, params):
         # Every run of iterator_init_op rebuilds the dataset: seeding the shuffle with the global
         # step gives each epoch a new order, the same on every run, and the right one when training
         # resumes from a checkpoint.
-        epoch_seed = SEED + tf.cast(tf.train.get_or_create_global_step(), tf.int64)
+        epoch_seed = step_seed(SHUFFLE)[0]
         dataset = dataset.shuffle(num_samples, seed=epoch_seed)  # whole dataset into the buffer ensures good shuffling
 
     # After the shuffle: the shuffle buffer keeps file names (or numbers), not images.

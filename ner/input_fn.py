@@ -13,8 +13,9 @@ import bisect
 import collections
 import os
 
+from model.core.seeds import SHUFFLE, step_seed
 from model.core.tf_compat import fixed_settings, tf
-from ner.network import SHUFFLE, char_ids, step_seed, token_features
+from ner.network import char_ids, token_features
 
 # The vocabulary files of a data set (written by build_vocab.py), and its sizes.
 WORDS, TAGS, CHARS = 'words.txt', 'tags.txt', 'chars.txt'

@@ -16,7 +16,7 @@ pipeline and an exported model's serving signature share them.
 Params the networks read: the sizes of dataset_params.json (build_vocab.py) and NER_PARAMS
 (ner/example.py, with the defaults of the shipped base model).
 """
-from model.core.params import SEED
+from model.core.seeds import step_seed
 from model.core.tf_compat import tf
 from ner.crf import crf_decode, crf_log_likelihood
 
@@ -72,20 +72,8 @@ def char_ids(tokens, chars_table, max_word_length):
 
 # ---------------------------------------------------------------- the networks
 
-# The random draws of a training step, numbered: the epoch's shuffle (ner/input_fn.py, at the epoch's
-# first step) and the dropouts.
-SHUFFLE, WORD_DROPOUT, FEATURE_DROPOUT, OUTPUT_DROPOUT = 0, 1, 2, 3
-
-
-def step_seed(draw):
-    """The seed of random draw number `draw` of a training step: (SEED + global step, draw).
-
-    tf.layers.dropout's random op starts anew in each process, so a run resumed after an
-    interruption would drop other units than the run it continues. Keyed on the step (as the
-    vision example's augmentation is keyed on the image), the resumed run is the run that was
-    never interrupted (tested).
-    """
-    return tf.stack([SEED + tf.train.get_global_step(), tf.constant(draw, tf.int64)])
+# The random draws of a training step, numbered: the epoch's shuffle (SHUFFLE, at its first step) and the dropouts.
+WORD_DROPOUT, FEATURE_DROPOUT, OUTPUT_DROPOUT = 1, 2, 3
 
 
 def dropout(inputs, rate, is_training, draw):

@@ -1,43 +1,9 @@
 """Shared fixtures: a small synthetic dataset built once per test session, and tiny params."""
-import json
 import os
-import shutil
-import subprocess
-import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BASE_PARAMS = os.path.join(ROOT, 'experiments', 'base_model', 'params.json')
-
-# Small enough that an epoch takes about a second on two cores.
-TINY = {'num_channels': 4, 'batch_size': 16, 'num_epochs': 2, 'image_size': 32, 'num_parallel_calls': 2}
-
-
-def write_params(model_dir, **changes):
-    """Write model_dir/params.json: the base model's params with TINY and `changes` applied."""
-    with open(BASE_PARAMS) as f:
-        params = json.load(f)
-    params.update(TINY)
-    params.update(changes)
-    os.makedirs(model_dir, exist_ok=True)
-    with open(os.path.join(model_dir, 'params.json'), 'w') as f:
-        json.dump(params, f, indent=4)
-    return os.path.join(model_dir, 'params.json')
-
-
-def run(*args, check=True, **kwargs):
-    """Run `python args...` from the repository root, as a user would; returns the CompletedProcess."""
-    result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                            timeout=600, **kwargs)
-    if check and result.returncode != 0:
-        raise AssertionError("{} exited {}:\n{}\n{}".format(args, result.returncode, result.stdout, result.stderr))
-    return result
-
-
-def read_json(path):
-    with open(path) as f:
-        return json.load(f)
+from helpers import script_args, write_params
 
 
 @pytest.fixture(scope='session')
@@ -61,29 +27,11 @@ def data_dir(raw_dir, tmp_path_factory):
 @pytest.fixture(scope='session')
 def trained(data_dir, tmp_path_factory):
     """A model trained in-process for two epochs with tiny params (shared: copy it before changing it)."""
-    import argparse
-
     import train
     model_dir = str(tmp_path_factory.mktemp('trained') / 'model')
     write_params(model_dir)
-    train.main(argparse.Namespace(model_dir=model_dir, data_dir=data_dir, restore_from=None))
+    train.main(script_args(model_dir, data_dir))
     return model_dir
-
-
-def copy_of(model_dir, tmp_path):
-    """A copy of an experiment folder to change (tmp_path/model)."""
-    return shutil.copytree(model_dir, str(tmp_path / 'model'))
-
-
-def drain(sess, fetches):
-    """The values of `fetches` for every batch up to the end of the pipeline (its iterator initialized)."""
-    from model.core.tf_compat import tf
-    batches = []
-    while True:
-        try:
-            batches.append(sess.run(fetches))
-        except tf.errors.OutOfRangeError:
-            return batches
 
 
 @pytest.fixture

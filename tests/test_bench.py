@@ -1,7 +1,7 @@
 """benchmarks/bench.py --quick runs every part and ends with one number per figure (no timing is asserted)."""
 import pytest
 
-from conftest import run
+from helpers import run
 
 pytestmark = pytest.mark.slow
 

@@ -181,7 +181,7 @@ def test_a_split_whose_images_are_all_unreadable_is_named(tmp_path):
 
 
 def test_one_image_in_train_signs_is_one_line_from_the_script(tmp_path):
-    from conftest import run
+    from helpers import run
     raw = make_raw(str(tmp_path / 'raw'), train=1, test=2)
     result = run('build_dataset.py', '--data_dir', raw, '--output_dir', str(tmp_path / 'out'), '--jobs', '1',
                  check=False)
@@ -249,7 +249,7 @@ def test_ctrl_c_while_resizing_ends_with_one_line_and_leaves_the_old_dataset(tmp
     import sys
     import time
 
-    from conftest import ROOT
+    from helpers import ROOT
     out = str(tmp_path / 'out')
     build(make_raw(str(tmp_path / 'old raw'), train=5, test=2, name='{label}_IMG_old{i}.jpg'), out, jobs=1)
     before = {split: listing(os.path.join(out, split)) for split in SPLITS}

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from conftest import read_json, run, write_params
+from helpers import read_json, run, write_params
 
 pytestmark = pytest.mark.slow
 

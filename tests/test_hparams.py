@@ -1,5 +1,4 @@
 """TensorBoard's HParams dashboard: what train.py, evaluate.py and the search write, and what TensorBoard reads back."""
-import argparse
 import glob
 import json
 import os
@@ -16,7 +15,7 @@ from tensorboard.plugins.hparams import api_pb2, metadata
 
 import evaluate
 import train
-from conftest import ROOT, read_json, write_params
+from helpers import ROOT, read_json, script_args, write_params
 from model.core import hparams
 from model.core.params import METRICS, params_spec
 from model.core.tf_compat import tf
@@ -150,21 +149,17 @@ def test_the_ner_metrics_put_f1_first():
 
 def test_the_vision_metrics_are_those_its_model_fn_computes(params):
     """The config names the metrics before any run: they must be the ones the graph's metrics dict has."""
+    from helpers.graphs import fake_inputs
     from model.model_fn import model_fn
-    from test_model_fn import fake_inputs
     with tf.Graph().as_default():
         spec = model_fn('eval', fake_inputs(params), params)
     assert set(spec['metrics']) == set(METRICS['vision'])
 
 
-def args(model_dir, data_dir, restore_from=None):
-    return argparse.Namespace(model_dir=model_dir, data_dir=data_dir, restore_from=restore_from)
-
-
 def test_training_evaluating_and_resuming_write_one_session_and_its_metrics(data_dir, tmp_path):
     model_dir = str(tmp_path / 'model')
     write_params(model_dir, num_epochs=2)
-    train.main(args(model_dir, data_dir))
+    train.main(script_args(model_dir, data_dir))
     (session,) = session_files(model_dir)
     start = hparams.read_session(model_dir)
     assert start.hparams['num_epochs'].number_value == 2
@@ -176,7 +171,7 @@ def test_training_evaluating_and_resuming_write_one_session_and_its_metrics(data
     for key in ('accuracy', 'loss', 'epoch'):
         assert written['eval_best_weights/' + key][-1] == (best['epoch'], best[key])
 
-    metrics = evaluate.main(args(model_dir, data_dir, 'best_weights'))
+    metrics = evaluate.main(script_args(model_dir, data_dir, 'best_weights'))
     written = scalars(os.path.join(model_dir, HPARAMS))
     assert read_json(os.path.join(model_dir, 'metrics_test_best_weights.json')) == metrics
     for key in ('accuracy', 'loss'):
@@ -185,7 +180,7 @@ def test_training_evaluating_and_resuming_write_one_session_and_its_metrics(data
 
     # Resumed for one more epoch: the same session (its start time), now saying num_epochs 3.
     write_params(model_dir, num_epochs=3)
-    train.main(args(model_dir, data_dir, os.path.join(model_dir, 'last_weights')))
+    train.main(script_args(model_dir, data_dir, os.path.join(model_dir, 'last_weights')))
     assert len(session_files(model_dir)) == 1
     resumed = hparams.read_session(model_dir)
     assert resumed.start_time_secs == start.start_time_secs
@@ -203,11 +198,11 @@ def test_evaluate_gives_an_older_folder_its_session(data_dir, tmp_path):
     """A folder trained before sessions were written (no session file) gets one from evaluate.py."""
     model_dir = str(tmp_path / 'model')
     write_params(model_dir, num_epochs=1)
-    train.main(args(model_dir, data_dir))
+    train.main(script_args(model_dir, data_dir))
     for path in session_files(model_dir):
         os.remove(path)
     shutil.rmtree(os.path.join(model_dir, HPARAMS))
-    evaluate.main(args(model_dir, data_dir, 'last_weights'))
+    evaluate.main(script_args(model_dir, data_dir, 'last_weights'))
     assert hparams.read_session(model_dir).hparams['num_epochs'].number_value == 1
     test = read_json(os.path.join(model_dir, 'metrics_test_last_weights.json'))
     assert scalars(os.path.join(model_dir, HPARAMS))['test_last_weights/accuracy'] == [(1, test['accuracy'])]

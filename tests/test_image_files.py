@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import build_dataset
-from conftest import ROOT
+from helpers import ROOT
 from model.core.errors import InputError
 from vision import image_files
 from vision.example import list_inputs

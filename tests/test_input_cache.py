@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import drain
+from helpers import drain
 from model.core import memory
 from model.core.memory import MB
 from model.core.tf_compat import tf

@@ -4,22 +4,13 @@ import re
 import numpy as np
 import pytest
 
+from helpers.graphs import fake_inputs
 from model.core.errors import InputError
 from model.core.tf_compat import tf
 from model.model_fn import model_fn
 
 SPEC_KEYS = {'images', 'labels', 'iterator_init_op', 'variable_init_op', 'predictions', 'loss', 'accuracy',
              'metrics', 'update_metrics', 'metrics_init_op', 'summary_op'}
-
-
-def fake_inputs(params, batch=8, seed=0):
-    """Constant inputs with the same contract as input_fn's, without any files."""
-    rng = np.random.default_rng(seed)
-    images = tf.placeholder_with_default(
-        rng.random((batch, params.image_size, params.image_size, 3), dtype=np.float32),
-        [None, params.image_size, params.image_size, 3])
-    labels = tf.constant(rng.integers(0, params.num_labels, batch), tf.int32)
-    return {'images': images, 'labels': labels, 'iterator_init_op': tf.no_op()}
 
 
 def test_train_and_eval_specs_share_weights(params):

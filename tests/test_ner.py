@@ -10,14 +10,14 @@ import sys
 
 import numpy as np
 import pytest
-from test_training import assert_same_training, train_metrics_lines, train_stopped_after
 
 import build_ner_dataset
 import build_vocab
 import evaluate
 import predict
 import train
-from conftest import ROOT, drain, read_json, run
+from helpers import ROOT, drain, read_json, run, script_args
+from helpers.training import assert_same_training, train_metrics_lines, train_stopped_after
 from model.core.errors import InputError
 from model.core.params import METRICS, SEED
 from model.core.tf_compat import tf
@@ -46,10 +46,6 @@ def write_ner_params(model_dir, **changes):
     return path
 
 
-def args(model_dir, data_dir=None, restore_from=None, **more):
-    return argparse.Namespace(model_dir=model_dir, data_dir=data_dir, restore_from=restore_from, **more)
-
-
 @pytest.fixture(scope='session')
 def ner_dir(tmp_path_factory):
     """A small synthetic NER set with its vocabularies: 300 train, 60 dev, 60 test sentences."""
@@ -64,7 +60,7 @@ def ner_trained(ner_dir, tmp_path_factory):
     """The base NER model trained in-process for two epochs with tiny params (copy before changing)."""
     model_dir = str(tmp_path_factory.mktemp('ner_trained') / 'model')
     write_ner_params(model_dir)
-    train.main(args(model_dir, ner_dir))
+    train.main(script_args(model_dir, ner_dir))
     return model_dir
 
 
@@ -280,7 +276,7 @@ def test_a_run_interrupted_and_resumed_equals_one_never_interrupted(ner_trained,
     model_dir = str(tmp_path / 'interrupted')
     write_ner_params(model_dir)
     train_stopped_after(model_dir, ner_dir, 1)
-    train.main(args(model_dir, ner_dir, os.path.join(model_dir, 'last_weights')))
+    train.main(script_args(model_dir, ner_dir, os.path.join(model_dir, 'last_weights')))
     assert_same_training(model_dir, ner_trained)
     assert train_metrics_lines(model_dir) == train_metrics_lines(ner_trained)
 
@@ -296,9 +292,9 @@ def test_a_rebuilt_vocabulary_does_not_fit_the_weights(ner_trained, ner_dir, tmp
         return sorted(name for name in os.listdir(model_dir) if not name.endswith('.log'))
     before = results()
     with pytest.raises(InputError, match=r'words.txt is not the words.txt the weights in .* were trained with'):
-        evaluate.main(args(model_dir, data_dir, 'best_weights'))
+        evaluate.main(script_args(model_dir, data_dir, 'best_weights'))
     with pytest.raises(InputError, match=r'words.txt is not the words.txt the weights'):
-        train.main(args(model_dir, data_dir, os.path.join(model_dir, 'last_weights')))
+        train.main(script_args(model_dir, data_dir, os.path.join(model_dir, 'last_weights')))
     assert results() == before
 
 
@@ -308,7 +304,7 @@ def test_missing_vocabulary_says_to_run_build_vocab(ner_dir, tmp_path):
     model_dir = str(tmp_path / 'model')
     write_ner_params(model_dir)
     with pytest.raises(InputError, match=r'No dataset_params.json in .*NER: run python build_vocab.py --data_dir'):
-        train.main(args(model_dir, data_dir))
+        train.main(script_args(model_dir, data_dir))
     assert not os.path.exists(os.path.join(model_dir, 'last_weights'))
 
 
@@ -321,7 +317,7 @@ def test_a_dev_tag_missing_from_tags_txt_is_named(ner_dir, tmp_path):
     model_dir = str(tmp_path / 'model')
     write_ner_params(model_dir)
     with pytest.raises(InputError, match=r"dev/labels.txt:4: tag 'B-XYZ' is not in .*tags.txt: run python build_vocab"):
-        train.main(args(model_dir, data_dir))
+        train.main(script_args(model_dir, data_dir))
 
 
 def test_predict_tags_sentences_and_refuses_an_empty_one(ner_trained, tmp_path, capsys):

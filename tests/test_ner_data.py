@@ -12,7 +12,7 @@ import pytest
 import build_ner_dataset
 from build_ner_dataset import build
 from build_vocab import build_vocab
-from conftest import run
+from helpers import run
 from model.core.errors import HANDLER_TAG, InputError, run_script
 from ner.corpora import LOOKED_FOR, decode_csv, load_corpus, to_iob2
 from ner.entities import count_entities, get_entities, precision_recall_f1

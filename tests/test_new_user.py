@@ -10,7 +10,7 @@ import evaluate
 import export
 import predict
 import train
-from conftest import copy_of, write_params
+from helpers import copy_of, write_params
 from model.core.checkpoints import find_checkpoint, restore_weights
 from model.core.errors import InputError
 from model.core.tf_compat import tf

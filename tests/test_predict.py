@@ -23,8 +23,8 @@ import evaluate
 import export
 import predict
 from build_dataset import resize_and_save
-from conftest import drain, run, write_params
 from examples import example_of
+from helpers import drain, run, write_params
 from model.core.checkpoints import restore
 from model.core.errors import InputError
 from model.core.tf_compat import tf

@@ -4,7 +4,6 @@ Every test here breaks something for real (a signal sent to a real train.py proc
 a truncated file, a garbled state file) and checks what is left on disk and what the
 user is told. The subprocess tests are marked slow.
 """
-import argparse
 import json
 import logging
 import os
@@ -25,7 +24,7 @@ from PIL import Image
 
 import evaluate
 import train
-from conftest import ROOT, copy_of, read_json, run, write_params
+from helpers import ROOT, copy_of, read_json, run, script_args, write_params
 from model.core.checkpoints import checkpoint_problem, find_checkpoint, has_weights
 from model.core.errors import HANDLER_TAG, InputError, run_script
 from model.core.interrupts import Interrupted, SignalGuard
@@ -37,10 +36,6 @@ from vision.image_files import list_images
 
 # 96 training images in batches of 16 (conftest's data_dir and TINY params).
 STEPS_PER_EPOCH = 6
-
-
-def script_args(model_dir, data_dir, restore_from=None):
-    return argparse.Namespace(model_dir=model_dir, data_dir=data_dir, restore_from=restore_from)
 
 
 def listing(folder):

@@ -14,9 +14,9 @@ import sys
 import time
 
 import pytest
-from test_training import assert_same_training
 
-from conftest import ROOT, read_json, write_params
+from helpers import ROOT, read_json, write_params
+from helpers.training import assert_same_training
 from search.grid import saved_epoch
 
 pytestmark = pytest.mark.slow

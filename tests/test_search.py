@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 import train
-from conftest import read_json, run, write_params
+from helpers import read_json, run, write_params
 from model.core.errors import InputError
 from search.grid import (
     DEFAULT_SEARCH,

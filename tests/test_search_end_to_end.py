@@ -7,10 +7,10 @@ import sys
 import time
 
 import pytest
-from test_training import assert_same_training
 
-from conftest import ROOT, read_json, write_params
-from processes import processes_mentioning, read_until
+from helpers import ROOT, read_json, write_params
+from helpers.processes import processes_mentioning, read_until
+from helpers.training import assert_same_training
 from search.grid import plan_jobs, saved_epoch
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from conftest import ROOT, read_json, write_params
-from processes import processes_mentioning, read_until
-from slurm_cluster import SlurmCluster, missing_reason
+from helpers import ROOT, read_json, write_params
+from helpers.processes import processes_mentioning, read_until
+from helpers.slurm_cluster import SlurmCluster, missing_reason
 
 REASON = missing_reason()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(REASON is not None, reason=str(REASON))]

@@ -1,7 +1,7 @@
 """session_config: the Session settings training and evaluation share, from params."""
 import pytest
 
-from conftest import write_params
+from helpers import write_params
 from model.core.errors import InputError
 from model.core.session_config import session_config
 from model.core.tf_compat import tf

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 
 SUPPORTED = ['3.10', '3.11', '3.12', '3.13']
 

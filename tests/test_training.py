@@ -1,32 +1,24 @@
 """train.py and evaluate.py called in-process on a tiny dataset: files, resume, refusals, determinism."""
-import argparse
 import glob
 import math
 import os
 import re
-import signal
-import threading
-import time
 
 import numpy as np
 import pytest
 
 import evaluate
 import train
-from conftest import copy_of, read_json, write_params
+from helpers import copy_of, read_json, script_args, write_params
+from helpers.training import assert_same_training, checkpoint_names, train_metrics_lines, train_stopped_after
 from model.core.checkpoints import restore
 from model.core.errors import InputError
-from model.core.interrupts import Interrupted
 from model.core.tf_compat import tf
 from model.input_fn import input_fn
 from model.model_fn import model_fn
 from model.training import TrainingDiverged
 from model.utils import Params
 from vision.image_files import list_images
-
-
-def train_args(model_dir, data_dir, restore_from=None):
-    return argparse.Namespace(model_dir=model_dir, data_dir=data_dir, restore_from=restore_from)
 
 
 def listing(folder):
@@ -55,7 +47,7 @@ def test_training_writes_checkpoints_metrics_logs_and_summaries(trained):
 def test_resume_trains_only_the_remaining_epochs(trained, data_dir, tmp_path):
     model_dir = copy_of(trained, tmp_path)
     write_params(model_dir, num_epochs=3)
-    train.main(train_args(model_dir, data_dir, os.path.join(model_dir, 'last_weights')))
+    train.main(script_args(model_dir, data_dir, os.path.join(model_dir, 'last_weights')))
     log = open(os.path.join(model_dir, 'train.log')).read().split('Restoring parameters from')[1]
     assert 'Epoch 3/3' in log and 'Epoch 1/3' not in log and 'Epoch 2/3' not in log
     checkpoint = os.path.join(model_dir, 'last_weights', 'after-epoch-3')
@@ -72,27 +64,27 @@ def test_resume_keeps_a_better_best(trained, data_dir, tmp_path):
         json.dump(unbeatable, f)
     best_before = listing(os.path.join(model_dir, 'best_weights'))
     write_params(model_dir, num_epochs=3)
-    train.main(train_args(model_dir, data_dir, 'last_weights'))  # relative to model_dir works too
+    train.main(script_args(model_dir, data_dir, 'last_weights'))  # relative to model_dir works too
     assert read_json(best_json) == unbeatable
     assert listing(os.path.join(model_dir, 'best_weights')) == best_before
 
 
 def test_resume_past_num_epochs_says_so(trained, data_dir):
     with pytest.raises(InputError, match='saved after epoch 2, and num_epochs in params.json is 2'):
-        train.main(train_args(trained, data_dir, os.path.join(trained, 'last_weights')))
+        train.main(script_args(trained, data_dir, os.path.join(trained, 'last_weights')))
 
 
 def test_training_over_existing_weights_is_refused_and_touches_nothing(trained, data_dir):
     before = {name: os.path.getmtime(os.path.join(trained, name)) for name in os.listdir(trained)}
     with pytest.raises(InputError, match='already holds weights.*--restore_from'):
-        train.main(train_args(trained, data_dir))
+        train.main(script_args(trained, data_dir))
     assert {name: os.path.getmtime(os.path.join(trained, name)) for name in os.listdir(trained)} == before
 
 
 def test_same_seed_gives_identical_metrics(trained, data_dir, tmp_path):
     model_dir = str(tmp_path / 'again')
     write_params(model_dir)
-    train.main(train_args(model_dir, data_dir))
+    train.main(script_args(model_dir, data_dir))
     for name in ('metrics_eval_last_weights.json', 'metrics_eval_best_weights.json'):
         assert read_json(os.path.join(model_dir, name)) == read_json(os.path.join(trained, name))
 
@@ -102,7 +94,7 @@ def test_images_read_from_the_files_give_the_metrics_of_the_cache(trained, data_
     """`trained` kept its images in memory; read from the files every epoch, the metrics are the same."""
     model_dir = str(tmp_path / 'streamed')
     write_params(model_dir, **streamed_by)
-    train.main(train_args(model_dir, data_dir))
+    train.main(script_args(model_dir, data_dir))
     log = open(os.path.join(model_dir, 'train.log')).read()
     assert 'Training images: read from the files every epoch' in log
     assert 'Training images: decoded once' in open(os.path.join(trained, 'train.log')).read()
@@ -112,10 +104,10 @@ def test_images_read_from_the_files_give_the_metrics_of_the_cache(trained, data_
 
 def test_evaluate_writes_test_metrics(trained, data_dir, tmp_path):
     model_dir = copy_of(trained, tmp_path)
-    metrics = evaluate.main(train_args(model_dir, data_dir, 'best_weights'))
+    metrics = evaluate.main(script_args(model_dir, data_dir, 'best_weights'))
     assert read_json(os.path.join(model_dir, 'metrics_test_best_weights.json')) == metrics
     assert 0 <= metrics['accuracy'] <= 1
-    evaluate.main(train_args(model_dir, data_dir, os.path.join(model_dir, 'last_weights', 'after-epoch-1')))
+    evaluate.main(script_args(model_dir, data_dir, os.path.join(model_dir, 'last_weights', 'after-epoch-1')))
     assert os.path.isfile(os.path.join(model_dir, 'metrics_test_after-epoch-1.json'))
 
 
@@ -123,7 +115,7 @@ def test_evaluate_without_weights_names_what_it_looked_for(data_dir, tmp_path):
     model_dir = str(tmp_path / 'untrained')
     write_params(model_dir)
     with pytest.raises(InputError, match='untrained/best_weights holds no checkpoint .*Train first'):
-        evaluate.main(train_args(model_dir, data_dir, 'best_weights'))
+        evaluate.main(script_args(model_dir, data_dir, 'best_weights'))
 
 
 def test_diverging_loss_stops_before_saving(data_dir, tmp_path):
@@ -132,7 +124,7 @@ def test_diverging_loss_stops_before_saving(data_dir, tmp_path):
     # let every ReLU die instead and keep the loss finite (1e30).
     write_params(model_dir, learning_rate=1e30, use_batch_norm=True)
     with pytest.raises(TrainingDiverged, match='The loss became nan at epoch 1, step .*smaller learning_rate'):
-        train.main(train_args(model_dir, data_dir))
+        train.main(script_args(model_dir, data_dir))
     assert not os.path.exists(os.path.join(model_dir, 'last_weights'))
 
 
@@ -145,80 +137,15 @@ def test_the_model_learns_the_synthetic_signs(tmp_path):
     build(str(tmp_path / 'raw'), str(tmp_path / 'data'), jobs=1)
     model_dir = str(tmp_path / 'model')
     write_params(model_dir, num_channels=8, image_size=64, batch_size=32, num_epochs=10)
-    train.main(train_args(model_dir, str(tmp_path / 'data')))
+    train.main(script_args(model_dir, str(tmp_path / 'data')))
     assert read_json(os.path.join(model_dir, 'metrics_eval_best_weights.json'))['accuracy'] > 0.6
-    test_metrics = evaluate.main(train_args(model_dir, str(tmp_path / 'data'), 'best_weights'))
+    test_metrics = evaluate.main(script_args(model_dir, str(tmp_path / 'data'), 'best_weights'))
     assert test_metrics['accuracy'] > 0.6
 
 
 # ---------------------------------------------------------------------------------------------
 # Resuming gives the run that was never interrupted; what the Savers keep; summaries every few steps
 # ---------------------------------------------------------------------------------------------
-
-def saved_epoch(model_dir):
-    """The newest epoch named by last_weights/checkpoint, 0 if none (the Saver replaces that file atomically)."""
-    try:
-        with open(os.path.join(model_dir, 'last_weights', 'checkpoint')) as f:
-            return int(re.search(r'model_checkpoint_path: "after-epoch-(\d+)"', f.read()).group(1))
-    except (FileNotFoundError, AttributeError):
-        return 0
-
-
-def train_stopped_after(model_dir, data_dir, epoch, restore_from=None):
-    """train.main, stopped by a real SIGINT sent as soon as `epoch` is saved (Ctrl-C in the middle of the run).
-
-    The signal comes while that epoch is being saved or early in the next one: training stops
-    either way with that epoch as the last one saved. A signal that came after train.main
-    returned would reach the handler set here, never pytest's.
-    """
-    late = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: late.append(signum))
-    stop_watching = threading.Event()
-
-    def watch():
-        while not stop_watching.is_set():
-            if saved_epoch(model_dir) >= epoch:
-                os.kill(os.getpid(), signal.SIGINT)
-                return
-            time.sleep(0.002)
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    try:
-        with pytest.raises(Interrupted) as raised:
-            train.main(train_args(model_dir, data_dir, restore_from))
-    finally:
-        stop_watching.set()
-        watcher.join()
-        signal.signal(signal.SIGINT, previous)
-    assert raised.value.last_epoch == epoch and not late
-
-
-def checkpoint_names(folder):
-    return sorted(name[:-len('.index')] for name in os.listdir(folder) if name.endswith('.index'))
-
-
-def weights_of(checkpoint):
-    reader = tf.train.load_checkpoint(checkpoint)
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
-
-
-def assert_same_training(model_dir, reference):
-    """Same metrics files, same checkpoints, and every saved tensor equal, bit for bit."""
-    for name in ('metrics_eval_last_weights.json', 'metrics_eval_best_weights.json'):
-        assert read_json(os.path.join(model_dir, name)) == read_json(os.path.join(reference, name)), name
-    for folder in ('last_weights', 'best_weights'):
-        names = checkpoint_names(os.path.join(reference, folder))
-        assert checkpoint_names(os.path.join(model_dir, folder)) == names
-        for name in names:
-            ours, theirs = (weights_of(os.path.join(d, folder, name)) for d in (model_dir, reference))
-            assert sorted(ours) == sorted(theirs)
-            for variable in theirs:
-                np.testing.assert_array_equal(ours[variable], theirs[variable], err_msg=variable)
-
-
-def train_metrics_lines(model_dir):
-    with open(os.path.join(model_dir, 'train.log')) as f:
-        return re.findall(r'- Train metrics: .*', f.read())
 
 
 def test_a_run_interrupted_and_resumed_equals_one_never_interrupted(trained, data_dir, tmp_path):
@@ -227,7 +154,7 @@ def test_a_run_interrupted_and_resumed_equals_one_never_interrupted(trained, dat
     write_params(model_dir)
     train_stopped_after(model_dir, data_dir, 1)
     assert checkpoint_names(os.path.join(model_dir, 'last_weights')) == ['after-epoch-1']
-    train.main(train_args(model_dir, data_dir, os.path.join(model_dir, 'last_weights')))
+    train.main(script_args(model_dir, data_dir, os.path.join(model_dir, 'last_weights')))
     assert_same_training(model_dir, trained)
     assert train_metrics_lines(model_dir) == train_metrics_lines(trained)
 
@@ -236,7 +163,7 @@ def test_summaries_every_few_steps_train_the_same_and_write_those_steps(trained,
     """save_summary_steps 4: a summary at steps 0 and 4 of each 6-step epoch; every step still trains and counts."""
     model_dir = str(tmp_path / 'sparse')
     write_params(model_dir, save_summary_steps=4)
-    train.main(train_args(model_dir, data_dir))
+    train.main(script_args(model_dir, data_dir))
     assert_same_training(model_dir, trained)
     assert train_metrics_lines(model_dir) == train_metrics_lines(trained)
     # The events carry the global step after the batch: 1 and 5, then 7 and 11.
@@ -348,7 +275,7 @@ def test_last_weights_keeps_5_and_best_weights_1_also_across_a_resume(data_dir, 
     assert checkpoint_names(last) == ['after-epoch-{}'.format(epoch) for epoch in (1, 2, 3, 4)]
     assert checkpoint_names(best) == ['after-epoch-4']
 
-    train.main(train_args(model_dir, data_dir, last))
+    train.main(script_args(model_dir, data_dir, last))
     with open(os.path.join(model_dir, 'train.log')) as f:
         assert len(set(re.findall(r'Eval metrics: (.*)', f.read()))) == 1  # the arrangement held
     kept = ['after-epoch-{}'.format(epoch) for epoch in (3, 4, 5, 6, 7)]

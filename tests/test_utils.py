@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import write_params
+from helpers import write_params
 from model.core.errors import InputError
 from model.utils import Params, save_dict_to_json, set_logger
 

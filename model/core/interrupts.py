@@ -113,3 +113,30 @@ def how_to_resume(script, args, interruption):
     return "Stopped by {}: the last finished epoch is {} (saved in {}).\nResume with: {}".format(
         interruption.signal_name, interruption.last_epoch,
         checkpoint_path(args.model_dir, LAST_WEIGHTS, interruption.last_epoch), shlex.join(command))
+
+
+@contextlib.contextmanager
+def sigint_ignored():
+    """Ignore Ctrl-C in this block (in the main thread; elsewhere signals cannot be set, nor do they arrive)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def sigint_deferred():
+    """Let the block finish when Ctrl-C comes: yields a list, which holds the signal if one came."""
+    received = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
