@@ -2,9 +2,11 @@
 import argparse
 import logging
 import os
+import shlex
 
 from examples import check_params, example_of
 from model.core.errors import run_script
+from model.core.files import check_writable
 from model.core.layout import BEST_WEIGHTS, EVALUATE_LOG
 from model.core.provenance import check_dataset
 from model.core.tf_compat import DATA_ERRORS, tf
@@ -28,13 +30,16 @@ def main(args):
     check_params(params)
     data_dir = args.data_dir or example.DEFAULT_DATA_DIR
 
-    # Set the logger
+    # Set the logger (in model_dir, where the test metrics go: it must be writable)
+    check_writable(args.model_dir, "evaluate a copy in a folder of yours: cp -r {} <new folder>".format(
+        shlex.quote(args.model_dir)))
     set_logger(os.path.join(args.model_dir, EVALUATE_LOG))
 
     # Get the examples of the test set, and check they fit the weights
     logging.info("Creating the dataset...")
     test_data, test_size = example.load_split(data_dir, 'test', params)
-    check_dataset(args.model_dir, example.dataset_identity(data_dir))
+    # Figures on another data set than the weights were trained on are kept apart (see evaluate)
+    other_dataset = not check_dataset(args.model_dir, example.dataset_identity(data_dir))
 
     # specify the size of the evaluation set
     params.eval_size = test_size
@@ -50,7 +55,7 @@ def main(args):
 
         logging.info("Starting evaluation")
         try:
-            return evaluate(model_spec, args.model_dir, params, args.restore_from)
+            return evaluate(model_spec, args.model_dir, params, args.restore_from, data_dir, other_dataset)
         except DATA_ERRORS as error:
             # Which file could tf.data not read? Only looked for now that something failed.
             example.explain_data_error(error, [test_data], data_dir)

@@ -12,6 +12,7 @@ import os
 
 from examples import check_params, example_of
 from model.core.errors import InputError, run_script
+from model.core.files import check_writable
 from model.core.layout import BEST_WEIGHTS
 from model.core.prediction import export_saved_model
 from model.core.tf_compat import tf
@@ -49,6 +50,7 @@ def main(args):
     if os.path.exists(export_dir):
         raise InputError("{} already exists: export to a new version folder, such as {}".format(
             export_dir, os.path.join(os.path.dirname(os.path.normpath(export_dir)), 'N+1')))
+    check_writable(os.path.dirname(os.path.abspath(export_dir)), "pass an --export_dir in a folder of yours")
     if not os.path.basename(os.path.normpath(export_dir)).isdigit():
         logging.warning("TensorFlow Serving loads only version folders named by a number, "
                         "such as exported/base_model/1: %s will not be served as it is", export_dir)

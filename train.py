@@ -2,9 +2,11 @@
 import argparse
 import logging
 import os
+import shlex
 
 from examples import check_params, example_of
 from model.core.errors import InputError, run_script
+from model.core.files import check_writable
 from model.core.interrupts import Interrupted, how_to_resume
 from model.core.layout import LAST_WEIGHTS, TRAIN_LOG, has_weights
 from model.core.params import SEED
@@ -35,9 +37,11 @@ def main(args):
     if args.restore_from is None and has_weights(args.model_dir):
         raise InputError("{} already holds weights (last_weights/ or best_weights/): resume with "
                          "--restore_from {}, or choose a new --model_dir".format(
-                             args.model_dir, os.path.join(args.model_dir, LAST_WEIGHTS)))
+                             args.model_dir, shlex.quote(os.path.join(args.model_dir, LAST_WEIGHTS))))
 
-    # Set the logger
+    # Set the logger (in model_dir, where everything this run writes goes: it must be writable)
+    check_writable(args.model_dir, "train a copy in a folder of yours: cp -r {} <new folder>".format(
+        shlex.quote(args.model_dir)))
     set_logger(os.path.join(args.model_dir, TRAIN_LOG))
 
     # Get the examples of the train and dev sets (file names and labels, or sentences and tags)

@@ -61,7 +61,7 @@ def evaluate_sess(sess, model_spec, num_steps, writer=None, params=None):
     return metrics_val
 
 
-def evaluate(model_spec, model_dir, params, restore_from):
+def evaluate(model_spec, model_dir, params, restore_from, data_dir=None, other_dataset=False):
     """Evaluate the model
 
     Args:
@@ -69,6 +69,9 @@ def evaluate(model_spec, model_dir, params, restore_from):
         model_dir: (string) directory containing config, weights and log
         params: (Params) contains hyperparameters of the model, and eval_steps (batches in the split)
         restore_from: (string) directory or file containing weights to restore the graph
+        data_dir: (string) the data set evaluated on, recorded in the metrics file
+        other_dataset: (bool) whether it is another data set than the weights were trained on: then
+                       the figures go to a file of their own, never taken for the experiment's test figures
     """
     # Initialize tf.Saver
     saver = tf.train.Saver()
@@ -84,9 +87,10 @@ def evaluate(model_spec, model_dir, params, restore_from):
         num_steps = params.eval_steps
         metrics = evaluate_sess(sess, model_spec, num_steps)
         metrics_name = os.path.basename(os.path.normpath(restore_from))
-        save_path = os.path.join(model_dir, metrics_file('test', metrics_name))
-        save_dict_to_json(metrics, save_path)
+        save_path = os.path.join(model_dir, metrics_file('test', metrics_name, other_dataset and data_dir))
+        save_dict_to_json(dict(metrics, data_dir=os.path.abspath(data_dir)) if data_dir else metrics, save_path)
         logging.info("Metrics written to {}".format(save_path))
-        # TensorBoard's HParams dashboard: the test metrics, in this run's session (model/core/hparams.py)
-        record_test_metrics(model_dir, params, metrics_name, metrics, epoch_of(checkpoint))
+        if not other_dataset:
+            # TensorBoard's HParams dashboard: the test metrics, in this run's session (model/core/hparams.py)
+            record_test_metrics(model_dir, params, metrics_name, metrics, epoch_of(checkpoint))
     return metrics

@@ -34,9 +34,15 @@ def class_names(params):
 
 
 def load_split(data_dir, split, params):
-    """((filenames, labels), number of images) of a split of a built data set."""
+    """((filenames, labels), number of images) of one split of a built data set: to use your own data, edit here.
+
+    A built split is a folder of images (data/64x64_SIGNS/train_signs/...), each named after its label.
+    """
     from vision.image_files import list_images
-    filenames, labels = list_images(os.path.join(data_dir, SPLIT_DIRS[split]), params.num_labels)
+    split_dir = os.path.join(data_dir, SPLIT_DIRS[split])
+    # Get the filenames of the split's images, and their labels from the file names (`3_IMG_5021.jpg` is a 3).
+    # Labels will be between 0 and 5 included (6 classes in total: num_labels in params.json)
+    filenames, labels = list_images(split_dir, params.num_labels)
     return (filenames, labels), len(filenames)
 
 

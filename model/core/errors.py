@@ -1,4 +1,5 @@
 """Errors the user can act on, and how a script reports them: one line, no traceback."""
+import errno
 import logging
 import signal
 import sys
@@ -29,6 +30,10 @@ def tf_error_reason(message):
     return (lines or ['unknown error'])[0][:300]
 
 
+# The errors of a write the file system refuses: said in one line, as an InputError is.
+UNWRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
+
+
 def run_script(main, args):
     """Run a script's main(args), turning the errors a user can act on into one clear message.
 
@@ -41,6 +46,13 @@ def run_script(main, args):
         main(args)
     except InputError as e:
         report('Error: {}'.format(e))
+        raise SystemExit(2) from None
+    except OSError as e:
+        if e.errno not in UNWRITABLE:
+            raise
+        # A write refused midway (the scripts check their folders first: this is the safety net).
+        report('Error: {} cannot be written ({}): check that you may write there and that the disk '
+               'has room'.format(e.filename or 'a file', e.strerror))
         raise SystemExit(2) from None
     except KeyboardInterrupt as e:
         report(str(e) or 'Interrupted.')

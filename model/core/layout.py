@@ -14,6 +14,7 @@
 Nothing here imports TensorFlow: the search (search/) reads the same names.
 """
 import os
+import re
 
 PARAMS_FILE = 'params.json'
 DATASET_FILE = 'dataset.json'
@@ -32,8 +33,15 @@ TRAIN_LOG = 'train.log'
 EVALUATE_LOG = 'evaluate.log'
 
 
-def metrics_file(split, weights):
-    """`metrics_eval_best_weights.json`: the metrics of the `weights` on a split ('eval' = dev, 'test')."""
+def metrics_file(split, weights, other_dataset=None):
+    """`metrics_eval_best_weights.json`: the metrics of the `weights` on a split ('eval' = dev, 'test').
+
+    Figures on another data set than the one the weights were trained on (the folder
+    `other_dataset`) get a name of their own: `metrics_test_best_weights_on_<folder>.json`.
+    """
+    if other_dataset:
+        folder = re.sub(r'[^\w.-]+', '_', os.path.basename(os.path.normpath(other_dataset)))
+        return 'metrics_{}_{}_on_{}.json'.format(split, weights, folder)
     return 'metrics_{}_{}.json'.format(split, weights)
 
 

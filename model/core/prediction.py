@@ -6,7 +6,7 @@ import tempfile
 
 from model.core.checkpoints import restore
 from model.core.errors import InputError
-from model.core.files import write_atomically
+from model.core.files import current_umask, write_atomically
 from model.core.tf_compat import tf
 
 
@@ -69,9 +69,7 @@ def export_saved_model(inputs, outputs, model_dir, restore_from, export_dir):
     tmp_dir = tempfile.mkdtemp(prefix='.export-', dir=parent)
     try:
         # mkdtemp makes a private folder; a server running as another user must be able to read it.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp_dir, 0o777 & ~umask)
+        os.chmod(tmp_dir, 0o777 & ~current_umask())
         signature = tf.saved_model.predict_signature_def(inputs, outputs)
         builder = tf.saved_model.Builder(tmp_dir)
         with tf.Session() as sess:
@@ -80,8 +78,10 @@ def export_saved_model(inputs, outputs, model_dir, restore_from, export_dir):
             builder.add_meta_graph_and_variables(
                 sess, [tf.saved_model.SERVING], strip_default_attrs=True,
                 signature_def_map={tf.saved_model.DEFAULT_SERVING_SIGNATURE_DEF_KEY: signature},
-                # Run when the model is loaded: fills the NER example's vocabulary tables (their
-                # files are copied into the SavedModel's assets).
+                # The files the graph reads when loaded (the NER example's vocabularies, which its
+                # lookup tables record in ASSET_FILEPATHS) are copied into the SavedModel's assets/,
+                # and main_op fills the tables from those copies: the SavedModel is self-contained.
+                assets_collection=tf.get_collection(tf.GraphKeys.ASSET_FILEPATHS),
                 main_op=tf.tables_initializer())
         builder.save()
         os.rename(tmp_dir, export_dir)

@@ -42,10 +42,13 @@ def trained_on(model_dir):
 
 
 def check_dataset(model_dir, identity):
-    """Stop if the data set at hand does not fit the weights in model_dir; warn if it is another one."""
+    """Stop if the data set at hand does not fit the weights in model_dir; warn if it is another one.
+
+    Returns whether it is the data set they were trained on (True too when none is recorded).
+    """
     recorded = trained_on(model_dir)
     if recorded is None:
-        return
+        return True
     for name, digest in sorted((recorded.get('fits') or {}).items()):
         now = (identity.get('fits') or {}).get(name)
         if now != digest:
@@ -58,6 +61,7 @@ def check_dataset(model_dir, identity):
         logging.warning("Note: the weights in %s were trained on the data set in %s%s; this run uses %s%s",
                         model_dir, recorded.get('data_dir'), _source(recorded), identity.get('data_dir'),
                         _source(identity))
+    return not differences
 
 
 def _source(identity):
