@@ -20,6 +20,9 @@ def check_params(params):
     from model.core.versions import model_version
     from model.model_fn import MODEL_VERSIONS
     model_version(MODEL_VERSIONS, params).check_params(params)
+    if params.num_labels > 10:
+        raise InputError("params.json: 'num_labels' is {}, but an image's label is the one digit its file name "
+                         "starts with (0 to 9): at most 10 classes".format(params.num_labels))
     class_names(params)
 
 
@@ -40,10 +43,19 @@ def load_split(data_dir, split, params):
     """
     from vision.image_files import list_images
     split_dir = os.path.join(data_dir, SPLIT_DIRS[split])
+    check_not_a_text_dataset(data_dir, split_dir)
     # Get the filenames of the split's images, and their labels from the file names (`3_IMG_5021.jpg` is a 3).
     # Labels will be between 0 and 5 included (6 classes in total: num_labels in params.json)
     filenames, labels = list_images(split_dir, params.num_labels)
     return (filenames, labels), len(filenames)
+
+
+def check_not_a_text_dataset(data_dir, split_dir):
+    """A data set of the NER example given to a vision experiment: say so, rather than 'no folder train_signs'."""
+    if not os.path.isdir(split_dir) and os.path.isfile(os.path.join(data_dir, 'train', 'sentences.txt')):
+        raise InputError("{} is a data set of the NER example (train/sentences.txt), and this experiment is a vision "
+                         "one (its params.json has no \"example\": \"ner\"): pass --data_dir a data set built by "
+                         "build_dataset.py, such as {}".format(data_dir, DEFAULT_DATA_DIR))
 
 
 def num_batches(data, size, params):

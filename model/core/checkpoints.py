@@ -14,6 +14,7 @@ renames it when complete. Those temporary files are cleared on resume.)
 import logging
 import os
 import re
+import shlex
 
 from model.core.errors import InputError, tf_error_reason
 from model.core.layout import BEST_WEIGHTS, LAST_WEIGHTS, STATE_FILE, checkpoint_path, has_weights  # noqa: F401
@@ -112,7 +113,7 @@ def find_checkpoint(restore_from, model_dir):
         # (Ctrl-C, kill -9, a crash): the same command again would fail the same way.
         raise InputError("{} holds no checkpoint (no after-epoch-N.index): nothing was saved there yet (a run "
                          "stopped before the end of its first epoch saves nothing). Train first, without "
-                         "--restore_from: python train.py --model_dir {}".format(path, model_dir))
+                         "--restore_from: python train.py --model_dir {}".format(path, shlex.quote(model_dir)))
     raise InputError("No weights found at {}: pass --restore_from a folder such as {} "
                      "or a checkpoint such as {}".format(
                          path, os.path.join(model_dir, LAST_WEIGHTS),
