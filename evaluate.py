@@ -8,7 +8,7 @@ from examples import check_params, example_of
 from model.core.errors import run_script
 from model.core.files import check_writable
 from model.core.layout import BEST_WEIGHTS, EVALUATE_LOG
-from model.core.provenance import check_dataset
+from model.core.provenance import check_dataset, check_trained_values
 from model.core.tf_compat import DATA_ERRORS, tf
 from model.evaluation import evaluate
 from model.utils import load_params, set_logger
@@ -40,6 +40,7 @@ def main(args):
     test_data, test_size = example.load_split(data_dir, 'test', params)
     # Figures on another data set than the weights were trained on are kept apart (see evaluate)
     other_dataset = not check_dataset(args.model_dir, example.dataset_identity(data_dir))
+    check_trained_values(args.model_dir, params)
 
     # specify the size of the evaluation set
     params.eval_size = test_size

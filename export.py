@@ -15,6 +15,7 @@ from model.core.errors import InputError, run_script
 from model.core.files import check_writable
 from model.core.layout import BEST_WEIGHTS
 from model.core.prediction import export_saved_model
+from model.core.provenance import check_trained_values
 from model.core.tf_compat import tf
 from model.utils import load_params
 
@@ -44,6 +45,7 @@ def main(args):
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     params = load_params(args.model_dir)
     check_params(params)
+    check_trained_values(args.model_dir, params)
     example = example_of(params)
 
     export_dir = args.export_dir or next_version_dir(args.model_dir)

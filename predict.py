@@ -16,6 +16,7 @@ from examples import check_params, example_of
 from model.core.errors import run_script
 from model.core.layout import BEST_WEIGHTS
 from model.core.prediction import check_output_path
+from model.core.provenance import check_trained_values
 from model.utils import load_params
 
 parser = argparse.ArgumentParser()
@@ -35,6 +36,7 @@ def main(args):
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     params = load_params(args.model_dir)
     check_params(params)
+    check_trained_values(args.model_dir, params)
     if args.output:
         check_output_path(args.output)  # before anything is computed
     return example_of(params).predict(args.inputs, params, args.model_dir, args.restore_from, args.output)

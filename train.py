@@ -10,7 +10,7 @@ from model.core.files import check_writable
 from model.core.interrupts import Interrupted, how_to_resume
 from model.core.layout import LAST_WEIGHTS, TRAIN_LOG, has_weights
 from model.core.params import SEED
-from model.core.provenance import check_dataset, record_dataset
+from model.core.provenance import check_dataset, check_trained_values, record_dataset, trained_values
 from model.core.tf_compat import DATA_ERRORS, tf
 from model.training import train_and_evaluate
 from model.utils import load_params, set_logger
@@ -50,9 +50,10 @@ def main(args):
     eval_data, eval_size = example.load_split(data_dir, 'dev', params)
     identity = example.dataset_identity(data_dir)
     if args.restore_from is None:
-        record_dataset(args.model_dir, identity)
+        record_dataset(args.model_dir, dict(identity, trained_params=trained_values(params)))
     else:
         check_dataset(args.model_dir, identity)
+        check_trained_values(args.model_dir, params)
 
     # Specify the sizes of the dataset we train on and evaluate on, and their batches per epoch
     params.train_size = train_size

@@ -20,13 +20,16 @@ DEFAULT_EXAMPLE = 'vision'
 REQUIRED = object()
 
 
-class Spec(namedtuple('Spec', 'type default help minimum below items')):
+class Spec(namedtuple('Spec', 'type default help minimum below items trained')):
     """type; default; what the key is for; the smallest value allowed (None: any positive
-    number); a value the key must stay below (None: no bound); for a list, its items' type."""
+    number); a value the key must stay below (None: no bound); for a list, its items' type;
+    `trained`: the weights are trained for this value, but their variables do not show it
+    (it changes what the graph computes, not its shapes), so it is recorded at training and
+    checked when the weights are used again (model/core/provenance.py)."""
 
 
-def spec(type_, default, help_, minimum=None, below=None, items=None):
-    return Spec(type_, default, help_, minimum, below, items)
+def spec(type_, default, help_, minimum=None, below=None, items=None, trained=False):
+    return Spec(type_, default, help_, minimum, below, items, trained)
 
 
 CORE_PARAMS = {
@@ -76,7 +79,8 @@ NER_PARAMS = {
     'char_embedding_size': spec(int, 30, "size of the character embeddings fed to the character CNN"),
     'char_filters': spec(int, 50, "filters of the character CNN: size of a word's character feature"),
     'char_kernel_size': spec(int, 3, "width in characters of the character CNN's filters"),
-    'max_word_length': spec(int, 20, "characters kept per word (the start of longer words) for the CNN"),
+    'max_word_length': spec(int, 20, "characters kept per word (the start of longer words) for the CNN",
+                            trained=True),
     'casing_embedding_size': spec(int, 8, "size of the embedding of a word's casing class"),
     'dropout_rate': spec(float, 0.5, "dropout on the BiLSTM's input features and on its outputs", minimum=0, below=1),
     'word_dropout': spec(float, 0.15, "training only: chance that a word is replaced by the unknown word, so "

@@ -14,7 +14,8 @@ import shutil
 
 from model.core.errors import InputError
 from model.core.files import read_json, save_dict_to_json
-from model.core.layout import DATASET_FILE, VOCAB_DIR
+from model.core.layout import DATASET_FILE, PARAMS_FILE, VOCAB_DIR
+from model.core.params import params_spec
 
 
 def record_dataset(model_dir, identity):
@@ -62,6 +63,23 @@ def check_dataset(model_dir, identity):
                         model_dir, recorded.get('data_dir'), _source(recorded), identity.get('data_dir'),
                         _source(identity))
     return not differences
+
+
+def trained_values(params):
+    """The values of the params the weights are trained for and their variables do not show (Spec.trained)."""
+    return {key: getattr(params, key) for key, key_spec in sorted(params_spec(params.example).items())
+            if key_spec.trained}
+
+
+def check_trained_values(model_dir, params):
+    """Stop if params.json now gives another value than at training to a key the weights depend on silently."""
+    recorded = (trained_on(model_dir) or {}).get('trained_params') or {}
+    for key, value in sorted(trained_values(params).items()):
+        if key in recorded and recorded[key] != value:
+            raise InputError("{}: '{}' is {!r}, and the weights in {} were trained with {!r}: they would compute "
+                             "something else. Set it back to {!r}, or train in a new --model_dir".format(
+                                 os.path.join(model_dir, PARAMS_FILE), key, value, model_dir, recorded[key],
+                                 recorded[key]))
 
 
 def _source(identity):
