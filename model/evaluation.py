@@ -6,6 +6,7 @@ from model.core.checkpoints import epoch_of, restore
 from model.core.hparams import record_test_metrics
 from model.core.layout import metrics_file
 from model.core.logs import format_metrics
+from model.core.reports import format_report, report, report_summaries
 from model.core.session_config import session_config
 from model.core.tf_compat import tf
 from model.utils import save_dict_to_json
@@ -56,6 +57,8 @@ def evaluate_sess(sess, model_spec, num_steps, writer=None, params=None):
         for tag, val in metrics_val.items():
             summ = tf.Summary(value=[tf.Summary.Value(tag=tag, simple_value=val)])
             writer.add_summary(summ, global_step_val)
+        # The confusion matrix (vision) or the F1 of each entity type (NER) of this pass
+        writer.add_summary(report_summaries(report(sess, model_spec)), global_step_val)
         writer.flush()
 
     return metrics_val
@@ -86,9 +89,12 @@ def evaluate(model_spec, model_dir, params, restore_from, data_dir=None, other_d
         # Evaluate
         num_steps = params.eval_steps
         metrics = evaluate_sess(sess, model_spec, num_steps)
+        details = report(sess, model_spec)  # by class (vision) or by entity type (NER)
+        logging.info(format_report(details))
         metrics_name = os.path.basename(os.path.normpath(restore_from))
         save_path = os.path.join(model_dir, metrics_file('test', metrics_name, other_dataset and data_dir))
-        save_dict_to_json(dict(metrics, data_dir=os.path.abspath(data_dir)) if data_dir else metrics, save_path)
+        save_dict_to_json(dict(metrics, **details, **({'data_dir': os.path.abspath(data_dir)} if data_dir else {})),
+                          save_path)
         logging.info("Metrics written to {}".format(save_path))
         if not other_dataset:
             # TensorBoard's HParams dashboard: the test metrics, in this run's session (model/core/hparams.py)

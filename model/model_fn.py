@@ -1,6 +1,8 @@
 """Define the model."""
 from model.core.errors import InputError
 from model.core.optimizer import learning_rate_schedule
+from model.core.params import class_names
+from model.core.reports import CLASS_NAMES, CONFUSION, streamed_confusion_matrix
 from model.core.tf_compat import tf
 from model.core.versions import ModelVersion, model_version
 
@@ -121,9 +123,11 @@ def model_fn(mode, inputs, params, reuse=False):
             'accuracy': tf.metrics.accuracy(labels=labels, predictions=predictions),
             'loss': tf.metrics.mean(loss)
         }
+        # The confusion matrix of the pass, summed as the metrics are, for the report by class (model/core/reports.py)
+        confusion, update_confusion = streamed_confusion_matrix(labels, predictions, params.num_labels)
 
     # Group the update ops for the tf.metrics
-    update_metrics_op = tf.group(*[op for _, op in metrics.values()])
+    update_metrics_op = tf.group(*[op for _, op in metrics.values()], update_confusion)
 
     # Get the op to reset the local variables used in tf.metrics. The eval graph's
     # "metrics" scope is named "metrics_1/": resetting it leaves the train metrics alone.
@@ -158,6 +162,7 @@ def model_fn(mode, inputs, params, reuse=False):
     model_spec['metrics_init_op'] = metrics_init_op
     model_spec['metrics'] = metrics
     model_spec['update_metrics'] = update_metrics_op
+    model_spec[CONFUSION], model_spec[CLASS_NAMES] = confusion, class_names(params)
     # Only this mode's summaries: tf.summary.merge_all() would also pull in the other graph's.
     model_spec['summary_op'] = tf.summary.merge(summaries)
 

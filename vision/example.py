@@ -9,6 +9,7 @@ import os
 
 from model.core.errors import InputError
 from model.core.files import read_json
+from model.core.params import class_names
 
 DEFAULT_DATA_DIR = 'data/64x64_SIGNS'
 # The folder of each split in a data set built by build_dataset.py.
@@ -24,16 +25,6 @@ def check_params(params):
         raise InputError("params.json: 'num_labels' is {}, but an image's label is the one digit its file name "
                          "starts with (0 to 9): at most 10 classes".format(params.num_labels))
     class_names(params)
-
-
-def class_names(params):
-    """The name of each label, by index: params.class_names, or the digits '0' .. num_labels-1."""
-    if params.class_names is None:
-        return [str(label) for label in range(params.num_labels)]
-    if len(params.class_names) != params.num_labels:
-        raise InputError("params.json: 'class_names' lists {} names but 'num_labels' is {}: give one name "
-                         "per label, in the order of the labels".format(len(params.class_names), params.num_labels))
-    return list(params.class_names)
 
 
 def load_split(data_dir, split, params):
@@ -80,7 +71,6 @@ def explain_data_error(error, datas, data_dir):
     """Raise an InputError naming the image behind a tf.data error, if one of the splits' files is unreadable."""
     from vision.image_check import raise_for_bad_image
     raise_for_bad_image(error, [name for filenames, _ in datas for name in filenames], data_dir)
-
 
 
 # What build_dataset.py writes beside the splits: where the data set was built from.

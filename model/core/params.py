@@ -118,6 +118,16 @@ def best_metric_of(params_dict):
     return BEST_METRIC.get(params_dict.get('example', DEFAULT_EXAMPLE), BEST_METRIC[DEFAULT_EXAMPLE])
 
 
+def class_names(params):
+    """The name of each label, by index: params.class_names, or the digits '0' .. num_labels-1."""
+    if params.class_names is None:
+        return [str(label) for label in range(params.num_labels)]
+    if len(params.class_names) != params.num_labels:
+        raise InputError("params.json: 'class_names' lists {} names but 'num_labels' is {}: give one name "
+                         "per label, in the order of the labels".format(len(params.class_names), params.num_labels))
+    return list(params.class_names)
+
+
 # Keys the scripts add at run time (the sizes of the splits, their batches per epoch); not for params.json.
 RUNTIME_KEYS = ('train_size', 'eval_size', 'train_steps', 'eval_steps')
 
