@@ -9,7 +9,6 @@ from model.core.errors import InputError, run_script
 from model.core.files import check_writable
 from model.core.interrupts import Interrupted, how_to_resume
 from model.core.layout import LAST_WEIGHTS, TRAIN_LOG, has_weights
-from model.core.params import SEED
 from model.core.provenance import check_dataset, check_trained_values, record_dataset, trained_values
 from model.core.tf_compat import DATA_ERRORS, tf
 from model.training import train_and_evaluate
@@ -64,7 +63,7 @@ def main(args):
     # A fresh graph per call, so that tests (and notebooks) can call main() more than once
     with tf.Graph().as_default():
         # Set the random seed for the whole graph for reproductible experiments
-        tf.set_random_seed(SEED)
+        tf.set_random_seed(params.seed)
 
         # Create the two iterators over the two datasets
         train_inputs = example.input_fn(True, train_data, params)

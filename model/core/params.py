@@ -42,6 +42,8 @@ CORE_PARAMS = {
     'batch_size': spec(int, REQUIRED, "examples per training step"),
     'num_epochs': spec(int, REQUIRED, "total passes over the training set (a resumed run stops there too)"),
     'save_summary_steps': spec(int, REQUIRED, "write training summaries every this many steps"),
+    'seed': spec(int, SEED, "the seed of every random draw of training (initial weights, shuffles, augmentation, "
+                            "dropout): a search over several seeds shows a setting's spread", minimum=0),
     # Speed settings (see benchmarks/README.md). Only xla_jit changes the results (slightly).
     'intra_op_threads': spec(int, 0, "threads one op may use (Session config); 0: TensorFlow's choice",
                              minimum=0),

@@ -14,5 +14,10 @@ SHUFFLE = 0
 
 
 def step_seed(draw):
-    """The seed pair of random draw number `draw` at this training step: (SEED + global step, draw)."""
-    return tf.stack([SEED + tf.cast(tf.train.get_or_create_global_step(), tf.int64), tf.constant(draw, tf.int64)])
+    """The seed pair of random draw number `draw` at this training step: (seed + global step, draw).
+
+    The seed is the graph's (train.py sets it from params.json's `seed`), SEED in a graph without one.
+    """
+    seed = tf.get_default_graph().seed
+    seed = SEED if seed is None else seed
+    return tf.stack([seed + tf.cast(tf.train.get_or_create_global_step(), tf.int64), tf.constant(draw, tf.int64)])
