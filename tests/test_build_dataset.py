@@ -1,24 +1,17 @@
-"""build_dataset.py: splits, sizes, odd names, bad files, and never mixing into an existing dataset."""
+"""build_dataset.py: splits, sizes, odd names, bad files, and never mixing into an existing dataset.
+
+The HDF5 download is tests/test_signs_h5.py's, the --synthetic set tests/test_synthetic_signs.py's.
+"""
 import glob
 import os
+import re
 
-import numpy as np
 import pytest
 from PIL import Image
 
 from build_dataset import SPLITS, build, split_train_dev
+from helpers.images import make_raw
 from model.core.errors import InputError
-
-
-def make_raw(root, train=20, test=6, size=80, name='{label}_IMG_{i}.jpg'):
-    """A raw set of random pictures in the course's layout."""
-    rng = np.random.default_rng(0)
-    for split, count in (('train_signs', train), ('test_signs', test)):
-        os.makedirs(os.path.join(root, split), exist_ok=True)
-        for i in range(count):
-            pixels = (rng.random((size, size + 10, 3)) * 255).astype(np.uint8)
-            Image.fromarray(pixels).save(os.path.join(root, split, name.format(label=i % 6, i=i)))
-    return root
 
 
 def listing(folder):
@@ -101,21 +94,6 @@ def test_existing_dataset_is_not_mixed_into(tmp_path):
     assert listing(tmp_path) == ['out', 'raw', 'raw2']
 
 
-def test_hdf5_version_of_signs(tmp_path):
-    import h5py
-    rng = np.random.default_rng(1)
-    raw = tmp_path / 'h5'
-    raw.mkdir()
-    for split, prefix, count in (('train_signs', 'train_set', 30), ('test_signs', 'test_set', 12)):
-        with h5py.File(raw / (split + '.h5'), 'w') as f:
-            f[prefix + '_x'] = (rng.random((count, 64, 64, 3)) * 255).astype(np.uint8)
-            f[prefix + '_y'] = np.arange(count) % 6
-            f['list_classes'] = np.arange(6)
-    counts = build(str(raw), str(tmp_path / 'out'), jobs=1)
-    assert counts == {'train_signs': 24, 'dev_signs': 6, 'test_signs': 12}
-    assert '5_IMG_0005.jpg' in listing(tmp_path / 'out' / 'test_signs')
-
-
 @pytest.mark.parametrize('first, second', [
     ('0_IMG_x.jpg', '0_IMG_x.png'),  # same name but for the extension
     ('0_IMG_x.jpg', '0_IMG_x.jpeg'),
@@ -180,6 +158,21 @@ def test_a_split_whose_images_are_all_unreadable_is_named(tmp_path):
     assert listing(tmp_path) == ['raw']
 
 
+def test_a_dev_split_whose_images_are_all_unreadable_is_named_though_train_signs_has_readable_ones(tmp_path):
+    """dev_signs comes out of the same raw folder as train_signs: its images are counted on their own."""
+    raw = make_raw(str(tmp_path / 'raw'), train=10, test=2)
+    train_dir = os.path.join(raw, 'train_signs')
+    _, dev = split_train_dev([os.path.join(train_dir, name) for name in listing(train_dir)])
+    for filename in dev:
+        with open(filename, 'w') as f:
+            f.write('not a picture')
+    with pytest.raises(InputError, match=r'^None of the 2 image\(s\) for dev_signs could be read \(first: {}: not an '
+                                         r'image PIL can read.*\): replace them, or add readable images to {}$'.format(
+                                             re.escape(sorted(dev)[0]), re.escape(train_dir))):
+        build(raw, str(tmp_path / 'out'), jobs=2)
+    assert listing(tmp_path) == ['raw']
+
+
 def test_one_image_in_train_signs_is_one_line_from_the_script(tmp_path):
     from helpers import run
     raw = make_raw(str(tmp_path / 'raw'), train=1, test=2)
@@ -188,22 +181,6 @@ def test_one_image_in_train_signs_is_one_line_from_the_script(tmp_path):
     assert result.returncode == 2, result.stderr
     assert result.stderr == 'Error: {} holds only 1 usable image: at least 2 are needed, 80% for train_signs ' \
                             'and 20% for dev_signs; add images to it\n'.format(os.path.join(raw, 'train_signs'))
-
-
-@pytest.mark.parametrize('train, test', [(1, 5), (6, 0)])
-def test_hdf5_with_too_few_images(tmp_path, train, test):
-    import h5py
-    raw = tmp_path / 'h5'
-    raw.mkdir()
-    for split, prefix, count in (('train_signs', 'train_set', train), ('test_signs', 'test_set', test)):
-        with h5py.File(raw / (split + '.h5'), 'w') as f:
-            f[prefix + '_x'] = np.zeros((count, 64, 64, 3), np.uint8)
-            f[prefix + '_y'] = np.arange(count) % 6
-    name = 'train_signs.h5' if train < 2 else 'test_signs.h5'
-    with pytest.raises(InputError, match=r'{} holds {} image\(s\): at least {} are needed'.format(
-            name, min(train, test), 2 if train < 2 else 1)):
-        build(str(raw), str(tmp_path / 'out'), jobs=1)
-    assert listing(tmp_path) == ['h5']
 
 
 def test_synthetic_set_already_written_is_reused(tmp_path, monkeypatch, caplog):
@@ -229,18 +206,6 @@ def test_synthetic_set_already_written_is_reused(tmp_path, monkeypatch, caplog):
         assert image.size == (32, 32)
 
 
-def test_synthetic_into_a_folder_of_other_images_says_what_to_type(tmp_path):
-    import build_dataset
-    raw = make_raw(str(tmp_path / 'my signs'))
-    before = {split: listing(os.path.join(raw, split)) for split in ('train_signs', 'test_signs')}
-    with pytest.raises(InputError) as error:
-        build_dataset.write_synthetic(raw)
-    assert str(error.value) == (
-        "{} holds images that are not the synthetic set (no valid synthetic_signs.json written with the synthetic "
-        "set): to write it again, delete the folder first (rm -r '{}'), or pass another --data_dir".format(raw, raw))
-    assert {split: listing(os.path.join(raw, split)) for split in ('train_signs', 'test_signs')} == before
-
-
 def test_ctrl_c_while_resizing_ends_with_one_line_and_leaves_the_old_dataset(tmp_path):
     """Ctrl-C reaches every process of the terminal's group: the pool's workers stay silent, the script
     says one line, exits 130, and an --overwrite in progress leaves the dataset that was there."""
@@ -253,7 +218,7 @@ def test_ctrl_c_while_resizing_ends_with_one_line_and_leaves_the_old_dataset(tmp
     out = str(tmp_path / 'out')
     build(make_raw(str(tmp_path / 'old raw'), train=5, test=2, name='{label}_IMG_old{i}.jpg'), out, jobs=1)
     before = {split: listing(os.path.join(out, split)) for split in SPLITS}
-    # Many small files: resizing lasts a few seconds, and the workers spend much of it in Python code,
+    # Many small files: resizing lasts long enough to be interrupted, and the workers spend much of it in Python code,
     # where a SIGINT they do not ignore shows (in C code, such as decoding a large image, it waits).
     picture = Image.linear_gradient('L').resize((100, 100)).convert('RGB')
     raw = tmp_path / 'raw'

@@ -12,6 +12,7 @@ from model.core.errors import InputError
 from vision import image_files
 from vision.example import list_inputs
 from vision.image_files import list_images
+from vision.raw_signs import list_split
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def test_the_three_listers_agree_and_skip_hidden_files(mixed_folder):
     assert list_images(str(mixed_folder), 6) == (expected, [0, 1, 2, 3])
     assert list_inputs([str(mixed_folder)]) == expected
     skipped = []
-    assert build_dataset.list_split(str(mixed_folder), 6, skipped) == expected
+    assert list_split(str(mixed_folder), 6, skipped) == expected
     # Only the visible file that is not an image is reported; hidden files are nobody's business.
     assert skipped == ['{}: not an image file (.jpg, .jpeg, .png)'.format(mixed_folder / 'notes.txt')]
 
@@ -61,13 +62,19 @@ def test_labels_out_of_range_are_named(tmp_path):
 
 def test_shared_constants_and_modules_have_one_home():
     # Importing the lister costs no TensorFlow: build_dataset.py's worker processes import it.
-    code = 'import sys, vision.image_files, vision.synthetic_signs; sys.exit("tensorflow" in sys.modules)'
+    code = 'import sys, vision.image_files, vision.synthetic_signs, vision.photos; sys.exit("tensorflow" in sys.modules)'
     assert subprocess.run([sys.executable, '-c', code], cwd=ROOT).returncode == 0
-    # The synthetic set is a library module under model/, not a script beside build_dataset.py.
+    # The synthetic set is a library module under vision/, not a script beside build_dataset.py.
     assert not os.path.exists(os.path.join(ROOT, 'synthetic_signs.py'))
-    for module in ('build_dataset.py', os.path.join('model', 'image_resize.py')):
+    # The facts the PIL side (build_dataset.py) and the graph side (predict.py, export.py) share are written once.
+    readers = ['build_dataset.py'] + [os.path.join('vision', name) for name in (
+        'photos.py', 'raw_signs.py', 'signs_h5.py', 'image_resize.py', 'image_cache.py', 'image_check.py')]
+    for module in readers:
         with open(os.path.join(ROOT, module)) as f:
             source = f.read()
         assert 'JPEG_QUALITY = ' not in source and '\nSIZE = ' not in source, module
+        assert '0x0112' not in source and 'EXIF_ORIENTATION = ' not in source, module
+        assert 'PNG\\r' not in source and 'PNG_SIGNATURE = ' not in source, module
     assert build_dataset.SIZE == image_files.SIZE == 64 and image_files.JPEG_QUALITY == 95
+    assert image_files.EXIF_ORIENTATION == 0x0112 and image_files.PNG_SIGNATURE == b'\x89PNG\r\n\x1a\n'
     assert build_dataset.SPLIT_SEED == 230

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers.images import make_raw
+from model.core.errors import InputError
 from vision import synthetic_signs
 from vision.synthetic_signs import draw_sign, write_synthetic_signs
 
@@ -265,3 +267,14 @@ def test_no_manifest_is_not_the_set(tmp_path):
     assert not synthetic_signs.is_synthetic_set(tmp_path)[0]
     (tmp_path / synthetic_signs.MANIFEST).write_text("[not, json")
     assert not synthetic_signs.is_synthetic_set(tmp_path)[0]
+
+
+def test_synthetic_into_a_folder_of_other_images_says_what_to_type(tmp_path):
+    raw = make_raw(str(tmp_path / 'my signs'))
+    before = {split: _listing(os.path.join(raw, split)) for split in ('train_signs', 'test_signs')}
+    with pytest.raises(InputError) as error:
+        synthetic_signs.write_or_reuse_synthetic_signs(raw)
+    assert str(error.value) == (
+        "{} holds images that are not the synthetic set (no valid synthetic_signs.json written with the synthetic "
+        "set): to write it again, delete the folder first (rm -r '{}'), or pass another --data_dir".format(raw, raw))
+    assert {split: _listing(os.path.join(raw, split)) for split in ('train_signs', 'test_signs')} == before

@@ -8,14 +8,14 @@ file. This only runs after such an error, so training itself pays nothing for it
 """
 from model.core.errors import InputError, tf_error_reason
 from model.core.tf_compat import tf
+from model.input_fn import decode
 
 
 def find_bad_image(filenames):
     """(filename, what is wrong) for the first file TensorFlow cannot decode as an image, or None."""
     with tf.Graph().as_default():
         contents = tf.placeholder(tf.string)
-        # The same decoding as _parse_function in model/input_fn.py.
-        image = tf.image.decode_image(contents, channels=3, expand_animations=False)
+        image = decode(contents)  # the input pipeline's own decoding
         with tf.Session() as sess:
             for filename in filenames:
                 try:

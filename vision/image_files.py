@@ -19,6 +19,9 @@ JPEG_QUALITY = 95
 # TensorFlow tell formats by these bytes, not by the name). Others (GIF, BMP, TIFF...) are refused.
 JPEG_SIGNATURE = b'\xff\xd8\xff'
 PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+# The EXIF tag that says how to turn a photo upright (phones store many sideways): build_dataset.py
+# reads it with PIL, vision/image_resize.py from the bytes, and both turn the picture the same way.
+EXIF_ORIENTATION = 0x0112
 
 
 def file_bytes(filenames):

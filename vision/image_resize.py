@@ -13,13 +13,13 @@ which a server runs without Python, computes exactly what predict.py computes: b
 call `resize_like_build_dataset`. Each step follows PIL's own arithmetic (libjpeg's
 accurate integer DCT, Pillow's fixed-point filter weights, and the order of the two
 resize passes of the Pillow installed beside this code, see `pil_runs_vertical_pass_first`),
-so the pixels are build_dataset.py's; tests/test_predict.py compares them with
+so the pixels are build_dataset.py's; tests/test_image_resize.py compares them with
 build_dataset.py's files on pictures of many shapes and modes.
 """
 import PIL
 
 from model.core.tf_compat import tf
-from vision.image_files import JPEG_QUALITY, PNG_SIGNATURE  # build_dataset.py saves with this quality too
+from vision.image_files import EXIF_ORIENTATION, JPEG_QUALITY, PNG_SIGNATURE  # the facts build_dataset.py uses too
 
 # Pillow computes its resize with integer weights of 22 fractional bits (32 - 8 - 2).
 PRECISION_BITS = 22
@@ -29,7 +29,6 @@ EXIF_SEARCH_BYTES = 1 << 17
 # The APP1 marker, two bytes of segment length (any value), then the Exif header.
 EXIF_SIGNATURE = {0: 0xFF, 1: 0xE1, 4: ord('E'), 5: ord('x'), 6: ord('i'), 7: ord('f'), 8: 0, 9: 0}
 EXIF_SIGNATURE_LENGTH = 10  # the TIFF block follows
-EXIF_ORIENTATION_TAG = 0x0112
 TIFF_SHORT = 3
 
 
@@ -49,7 +48,7 @@ def decode_like_draft(image_string, size):
 
     # Grayscale, palette and RGBA images become RGB as with PIL's convert('RGB'): gray is
     # repeated in the three channels, the alpha channel is dropped. A 16-bit PNG keeps the
-    # high byte of each value, as build_dataset.py does (see to_rgb there). CMYK JPEGs are
+    # high byte of each value, as build_dataset.py does (see to_rgb in vision/photos.py). CMYK JPEGs are
     # turned into RGB the way PIL does.
     image = tf.cond(tf.image.is_jpeg(image_string), decode_jpeg,
                     lambda: tf.image.decode_image(image_string, channels=3, expand_animations=False))
@@ -87,7 +86,7 @@ def exif_orientation(image_string):
     directory = read(tf.constant(4, tf.int64), 4)
     num_entries = tf.minimum(read(directory, 2), 1000)
     entries = directory + 2 + 12 * tf.range(num_entries, dtype=tf.int64)
-    is_orientation = tf.equal(read(entries, 2), EXIF_ORIENTATION_TAG) & tf.equal(read(entries + 2, 2), TIFF_SHORT)
+    is_orientation = tf.equal(read(entries, 2), EXIF_ORIENTATION) & tf.equal(read(entries + 2, 2), TIFF_SHORT)
     values = tf.boolean_mask(read(entries + 8, 2), is_orientation)
     orientation = tf.cond(tf.reduce_any(found) & (tf.size(values) > 0), lambda: values[0],
                           lambda: tf.constant(1, tf.int64))
@@ -176,7 +175,7 @@ def pil_bilinear_resize(image, size, pil_version=None):
 
 
 def keeps_as_is(image_string, orientation, size):
-    """Whether build_dataset.py copies this encoded image unchanged (see keeps_as_is there).
+    """Whether build_dataset.py copies this encoded image unchanged (see keeps_as_is in vision/photos.py).
 
     Only a JPEG whose stored frame is size x size, with three colour components and no
     EXIF turn: the size before any reduced-scale decoding counts, since a 128x128 JPEG
@@ -194,7 +193,7 @@ def resize_like_build_dataset(image_string, size, pil_version=None):
     """The JPEG that build_dataset.py would write for an encoded image (a scalar string tensor).
 
     Decoded, the result has the pixels of build_dataset.py's file for the same image,
-    for any size (tests/test_predict.py checks every reduced-scale decoding and its edges),
+    for any size (tests/test_image_resize.py checks every reduced-scale decoding and its edges),
     when build_dataset.py runs with the Pillow installed here (or version `pil_version`).
     A JPEG that build_dataset.py keeps as it is (see keeps_as_is) is returned as it is.
     """

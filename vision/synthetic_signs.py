@@ -24,13 +24,19 @@ pose: ``sample_hand`` draws every random choice into a ``Hand`` record, and
 import dataclasses
 import hashlib
 import json
+import logging
 import os
+import shlex
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
+from tqdm import tqdm
 
+from model.core.errors import InputError
+from model.core.interrupts import sigint_deferred
 from model.core.params import SEED
-from vision.image_files import is_image_name
+from vision.image_files import is_image_name, scan_folder
+from vision.staging import temporary_folder_beside
 
 NUM_CLASSES = 6
 
@@ -252,7 +258,7 @@ def render_hand(hand, size=128):
     The outlines are drawn at twice the size and box-downsampled, which
     antialiases the polygon edges much like a camera would; the smooth
     colour fields only need the final size.  All per-pixel work is done by
-    PIL (or numpy) so a thousand images take a few seconds.
+    PIL (or numpy), which keeps a data set of a thousand images quick to draw.
     """
     polygons = _pixel_shapes(hand, 2 * size)
     alpha = _mask(polygons, 2 * size).reduce(2)
@@ -383,6 +389,43 @@ def is_synthetic_set(data_dir, num_train=1080, num_test=120, seed=SEED, size=128
         if _sha256(os.path.join(data_dir, *name.split("/"))) != digest:
             return False, f"{name} was changed"
     return True, ""
+
+
+def write_or_reuse_synthetic_signs(data_dir):
+    """Write the synthetic raw set into data_dir (build_dataset.py --synthetic), or reuse it if already there.
+
+    The set is the same on every run: a data_dir holding exactly it (checked against
+    the manifest written with it) is used as it is. A data_dir with other images is
+    never written into: the error says what to type. The set is written in a temporary
+    folder beside data_dir and moved in when complete, so an interrupted run leaves
+    nothing that a second run would refuse to write over.
+    """
+    if os.path.exists(data_dir):
+        same, difference = is_synthetic_set(data_dir)
+        if same:
+            logging.info("Using the synthetic SIGNS dataset already in {}".format(data_dir))
+            return
+        if any(scan_folder(os.path.join(data_dir, split))[0] for split in ("train_signs", "test_signs")
+               if os.path.isdir(os.path.join(data_dir, split))):
+            raise InputError("{} holds images that are not the synthetic set ({}): to write it again, delete "
+                             "the folder first (rm -r {}), or pass another --data_dir".format(
+                                 data_dir, difference, shlex.quote(data_dir)))
+    logging.info("Writing a synthetic SIGNS dataset into {}".format(data_dir))
+    with temporary_folder_beside(data_dir, ".synthetic-",
+                                 "Interrupted: nothing was written to {}".format(data_dir)) as tmp_dir:
+        raw = os.path.join(tmp_dir, "raw")
+        write_synthetic_signs(raw, progress=lambda jobs: tqdm(jobs, desc="synthetic", disable=None))
+        with sigint_deferred() as interrupted:
+            if not os.path.exists(data_dir):
+                os.rename(raw, data_dir)
+            else:  # a folder without images (checked above): the files go in, the manifest last
+                for split in ("train_signs", "test_signs"):
+                    os.makedirs(os.path.join(data_dir, split), exist_ok=True)
+                    for name in os.listdir(os.path.join(raw, split)):
+                        os.replace(os.path.join(raw, split, name), os.path.join(data_dir, split, name))
+                os.replace(os.path.join(raw, MANIFEST), os.path.join(data_dir, MANIFEST))
+    if interrupted:
+        raise KeyboardInterrupt("Interrupted once the synthetic set was written to {}".format(data_dir))
 
 
 def _settings(num_train, num_test, seed, size):
