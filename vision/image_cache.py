@@ -11,11 +11,11 @@ from collections import namedtuple
 
 from model.core.memory import cache_budget, mb
 from model.core.tf_compat import fixed_settings, tf
-from vision.image_files import PNG_SIGNATURE, file_bytes
+from vision.image_files import JPEG_SIGNATURE, PNG_SIGNATURE, file_bytes
 
 # While the first epoch decodes the images into one tensor, the process grows by more than the
-# tensor: by 1.24 to 1.3 times its size when decoding alone, by 1.9 times the two caches in a
-# whole training run on 43,200 + 10,800 images of 64x64 (benchmarks/README.md).
+# tensor (the decoding's own buffers): up to about twice the caches in a whole training run, as
+# measured in benchmarks/README.md.
 PEAK_FACTOR = 2
 
 # How a split's decoded images are kept: `dtype` 'uint8' (as decoded, each converted and resized
@@ -44,15 +44,15 @@ JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 def header_size(filename):
     """(width, height) of a PNG or JPEG file from its first bytes, else as Pillow reads it; None if unreadable.
 
-    About ten times faster than Pillow's open (which also parses the JPEG tables): 40,000
-    files take a few seconds, not half a minute.
+    Read from the headers rather than by Pillow's open, which also parses the JPEG tables: a
+    large set's sizes take seconds, not minutes.
     """
     try:
         with open(filename, 'rb') as f:
             start = f.read(24)
             if start[:8] == PNG_SIGNATURE and start[12:16] == b'IHDR':
                 return int.from_bytes(start[16:20], 'big'), int.from_bytes(start[20:24], 'big')
-            if start[:2] == b'\xff\xd8':
+            if start[:3] == JPEG_SIGNATURE:
                 f.seek(2)
                 while True:
                     segment = f.read(4)  # 0xFF, the marker, the segment's length (2 bytes, counting itself)
