@@ -72,9 +72,8 @@ def fixed_settings(dataset):
     """The dataset with tf.data's autotuning off: our parallelism and prefetch depth are set by hand.
 
     With autotuning on (TensorFlow's default), its background thread made iterator_init_op
-    wait up to a second for the previous iterator to shut down, in about half of the
-    epochs: more than the epoch's whole input pipeline costs (see benchmarks/README.md); in the
-    NER pipeline, 60 to 200 ms an epoch.
+    wait for the previous iterator to shut down, in about half of the epochs: longer than
+    the epoch's whole input pipeline takes (figures in benchmarks/README.md).
     """
     options = tf.data.Options()
     options.autotune.enabled = False
