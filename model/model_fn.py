@@ -145,10 +145,10 @@ def model_fn(mode, inputs, params, reuse=False):
         # Add incorrectly labeled images
         mask = tf.not_equal(labels, predictions)
         summaries = []
-        for label in range(0, params.num_labels):
+        for label, name in enumerate(class_names(params)):  # under the class's name: incorrectly_labeled_cat
             mask_label = tf.logical_and(mask, tf.equal(predictions, label))
             incorrect_image_label = tf.boolean_mask(inputs['images'], mask_label)
-            summaries.append(tf.summary.image('incorrectly_labeled_{}'.format(label), incorrect_image_label))
+            summaries.append(tf.summary.image('incorrectly_labeled_{}'.format(name), incorrect_image_label))
 
     # -----------------------------------------------------------
     # MODEL SPECIFICATION

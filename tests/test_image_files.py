@@ -51,6 +51,24 @@ def test_label_from_name(name, label):
     assert image_files.label_from_name(os.path.join('some dir', name)) == label
 
 
+@pytest.mark.parametrize('name, label', [('12_whiskers.jpg', 12), ('3_IMG_1.jpg', 3), ('0_a_b.png', 0),
+                                         ('12whiskers.jpg', None), ('_3.jpg', None), ('x_1.jpg', None),
+                                         ('\u0663_IMG.jpg', None), ('', None)])
+def test_label_index_from_name(name, label):
+    """The names build_dataset.py gives the images of class folders: any number of classes."""
+    assert image_files.label_index_from_name(os.path.join('some dir', name)) == label
+
+
+def test_images_of_class_folders_are_listed_with_labels_past_nine(tmp_path):
+    for name in ('0_cat 1.jpg', '11_yak.jpg', '3_IMG_2.jpg'):
+        Image.new('RGB', (8, 8)).save(tmp_path / name)
+    assert list_images(str(tmp_path), 12, class_folders=True)[1] == [0, 11, 3]  # sorted by name
+    assert list_images(str(tmp_path), 6)[1] == [0, 1, 3]  # SIGNS reads the first digit, as it always has
+    with pytest.raises(InputError, match=r"11_yak.jpg: the name must start with its label and '_', a number from 0 "
+                                         r"to 9, as build_dataset.py names the images of class folders"):
+        list_images(str(tmp_path), 10, class_folders=True)
+
+
 def test_labels_out_of_range_are_named(tmp_path):
     Image.new('RGB', (8, 8)).save(tmp_path / '0_IMG_1.jpg')
     Image.new('RGB', (8, 8)).save(tmp_path / '6_IMG_2.jpg')

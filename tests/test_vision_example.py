@@ -10,11 +10,18 @@ from model.utils import Params
 from vision import example
 
 
-def test_more_than_ten_digit_labels_are_refused_before_any_work(tmp_path):
+def test_more_than_ten_digit_labels_are_refused_before_any_work(data_dir, tmp_path):
+    """A SIGNS-style set: refused where the data set is known (a set of class folders may have more), before
+    any image is read; check_params lets it pass, since it cannot tell (tests/test_class_folders.py)."""
     params = Params(write_params(str(tmp_path / 'model'), num_labels=11))
+    example.check_params(params)
+    with pytest.raises(InputError, match="'num_labels' is 11.*one digit.*class folders has no such limit"):
+        example.load_split(data_dir, 'train', params)
     with pytest.raises(InputError, match="'num_labels' is 11.*one digit"):
-        example.check_params(params)
+        train.main(script_args(str(tmp_path / 'model'), data_dir))
+    assert not os.path.exists(tmp_path / 'model' / 'last_weights')
     example.check_params(Params(write_params(str(tmp_path / 'ten'), num_labels=10)))
+    example.load_split(data_dir, 'train', Params(write_params(str(tmp_path / 'ten'), num_labels=10)))
 
 
 def test_a_vision_experiment_given_the_ner_data_set_is_told_so(tmp_path):

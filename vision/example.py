@@ -1,4 +1,4 @@
-"""The vision example: SIGNS hand-sign images, 6 classes (the course's vision/).
+"""The vision example: SIGNS hand-sign images, 6 classes (the course's vision/), or any set of class folders.
 
 What the shared scripts need of it (see examples.py); the pipeline and the
 network themselves are model/input_fn.py and model/model_fn.py. Nothing here
@@ -10,6 +10,7 @@ import os
 from model.core.errors import InputError
 from model.core.files import read_json
 from model.core.params import class_names
+from vision.dataset_classes import classes_identity, dataset_classes, trained_class_names
 
 DEFAULT_DATA_DIR = 'data/64x64_SIGNS'
 # The folder of each split in a data set built by build_dataset.py.
@@ -21,9 +22,8 @@ def check_params(params):
     from model.core.versions import model_version
     from model.model_fn import MODEL_VERSIONS
     model_version(MODEL_VERSIONS, params).check_params(params)
-    if params.num_labels > 10:
-        raise InputError("params.json: 'num_labels' is {}, but an image's label is the one digit its file name "
-                         "starts with (0 to 9): at most 10 classes".format(params.num_labels))
+    # At most 10 classes for a SIGNS-style set is checked with the data set (load_split):
+    # a set built from class folders may have more.
     class_names(params)
 
 
@@ -31,13 +31,17 @@ def load_split(data_dir, split, params):
     """((filenames, labels), number of images) of one split of a built data set: to use your own data, edit here.
 
     A built split is a folder of images (data/64x64_SIGNS/train_signs/...), each named after its label.
+    A set built from class folders lists its classes in classes.json (vision/dataset_classes.py):
+    they become params.class_names, and its names start with a label of any size (`12_whiskers.jpg`).
     """
     from vision.image_files import list_images
     split_dir = os.path.join(data_dir, SPLIT_DIRS[split])
     check_not_a_text_dataset(data_dir, split_dir)
+    # The classes: those classes.json lists, for a set built from class folders; else SIGNS's digits
+    class_folders = dataset_classes(data_dir, params, log=split != 'dev') is not None
     # Get the filenames of the split's images, and their labels from the file names (`3_IMG_5021.jpg` is a 3).
     # Labels will be between 0 and 5 included (6 classes in total: num_labels in params.json)
-    filenames, labels = list_images(split_dir, params.num_labels)
+    filenames, labels = list_images(split_dir, params.num_labels, class_folders)
     return (filenames, labels), len(filenames)
 
 
@@ -78,10 +82,11 @@ SOURCE_FILE = 'source.json'
 
 
 def dataset_identity(data_dir):
-    """The data set in data_dir as dataset.json records it: its folder and what it was built from."""
+    """The data set in data_dir as dataset.json records it: its folder, what it was built from, and
+    for a set built from class folders its class names (which predict.py and export.py read there)."""
     source_path = os.path.join(data_dir, SOURCE_FILE)
     source = read_json(source_path).get('source') if os.path.isfile(source_path) else None
-    return {'data_dir': os.path.abspath(data_dir), 'source': source}
+    return dict({'data_dir': os.path.abspath(data_dir), 'source': source}, **classes_identity(data_dir))
 
 
 # --- Using a trained model: predict.py and export.py ---------------------------------------------
@@ -114,7 +119,7 @@ def predict(paths, params, model_dir, restore_from, output=None):
     from model.core.prediction import display_name, run_predictions, write_predictions_csv
     from model.core.tf_compat import tf
     from vision.predict_input import predict_input_fn
-    names = class_names(params)
+    names = trained_class_names(model_dir, params)
     filenames = list_inputs(paths)
 
     with tf.Graph().as_default():
@@ -147,12 +152,13 @@ def serving_signature(params, model_dir):
     from model import model_fn as vision_model
     from model.core.tf_compat import tf
     from vision.predict_input import serving_input_fn
+    names = trained_class_names(model_dir, params)
     inputs = serving_input_fn(params)
     model_spec = vision_model.model_fn('predict', inputs, params)
     classes = model_spec['predictions']
     outputs = {'probabilities': model_spec['probabilities'],
                'classes': classes,
-               'labels': tf.gather(tf.constant(class_names(params)), classes)}
+               'labels': tf.gather(tf.constant(names), classes)}
     description = ("signature 'serving_default' takes image_bytes (encoded JPEG or PNG images), gives "
                    "probabilities, classes and labels")
     return {'image_bytes': inputs['image_bytes']}, outputs, description

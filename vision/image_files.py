@@ -35,6 +35,15 @@ def label_from_name(filename):
     return int(first) if first.isdigit() and first.isascii() else None
 
 
+def label_index_from_name(filename):
+    """The label index before the first '_' of a name build_dataset.py gave an image of class folders, or None.
+
+    `12_whiskers.jpg` is a 12: such a set may have more than ten classes (vision/class_folders.py).
+    """
+    head, underscore, _ = os.path.basename(filename).partition('_')
+    return int(head) if underscore and head.isdigit() and head.isascii() else None
+
+
 def is_hidden(name):
     """Names starting with a dot: .DS_Store, the ._IMG_1.jpg metadata files macOS leaves on shared drives..."""
     return name.startswith('.')
@@ -59,12 +68,13 @@ def scan_folder(folder):
     return images, others
 
 
-def split_by_label(filenames, num_labels):
+def split_by_label(filenames, num_labels, class_folders=False):
     """(labelled, unlabelled): [(filename, label)] for the names that start with a label in 0..num_labels-1,
-    and the other filenames."""
+    and the other filenames. The label is the first digit (SIGNS), or with `class_folders` the number before '_'."""
+    label_of = label_index_from_name if class_folders else label_from_name
     labelled, unlabelled = [], []
     for filename in filenames:
-        label = label_from_name(filename)
+        label = label_of(filename)
         if label is None or label >= num_labels:
             unlabelled.append(filename)
         else:
@@ -72,8 +82,11 @@ def split_by_label(filenames, num_labels):
     return labelled, unlabelled
 
 
-def label_problem(filename, num_labels):
+def label_problem(filename, num_labels, class_folders=False):
     """What is wrong with the name of an image without a usable label, for a message."""
+    if class_folders:
+        return ("{}: the name must start with its label and '_', a number from 0 to {}, as build_dataset.py "
+                "names the images of class folders".format(filename, num_labels - 1))
     return "{}: the name must start with its label, a digit from 0 to {}".format(filename, num_labels - 1)
 
 
@@ -82,14 +95,16 @@ def list_image_files(folder):
     return scan_folder(folder)[0]
 
 
-def list_images(split_dir, num_labels):
+def list_images(split_dir, num_labels, class_folders=False):
     """List the images of a built split folder and their labels, in sorted order.
 
     The label of an image is the first character of its file name: `3_IMG_5021.jpg` is a 3.
+    In a set built from class folders, it is the number before the first '_': `12_whiskers.jpg` is a 12.
 
     Args:
         split_dir: (string) folder such as data/64x64_SIGNS/train_signs
-        num_labels: (int) labels must be digits in [0, num_labels)
+        num_labels: (int) labels must be in [0, num_labels)
+        class_folders: (bool) the set was built from class folders (its classes.json says so)
 
     Returns:
         filenames: (list of strings) paths of the images
@@ -104,8 +119,8 @@ def list_images(split_dir, num_labels):
     if not images:
         raise InputError("{} holds no images ({}): build the dataset again with "
                          "python build_dataset.py".format(split_dir, ', '.join(IMAGE_EXTENSIONS)))
-    labelled, unlabelled = split_by_label(images, num_labels)
+    labelled, unlabelled = split_by_label(images, num_labels, class_folders)
     if unlabelled:
         raise InputError("{} (num_labels in params.json is {})".format(
-            label_problem(unlabelled[0], num_labels), num_labels))
+            label_problem(unlabelled[0], num_labels, class_folders), num_labels))
     return [filename for filename, _ in labelled], [label for _, label in labelled]

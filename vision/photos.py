@@ -26,15 +26,15 @@ CONVERTED_MODES = ('1', 'L', 'LA', 'P', 'PA', 'RGB', 'RGBA', 'CMYK')
 SIXTEEN_BIT_GRAY = ('I;16', 'I;16B', 'I;16L', 'I;16N')
 
 
-def resize_and_save(filename, output_dir, size=SIZE):
-    """Resize the image contained in `filename` and save it to the `output_dir` as {stem}.jpg.
+def resize_and_save(filename, output_dir, size=SIZE, name=None):
+    """Resize the image contained in `filename` and save it to the `output_dir` as {stem}.jpg (or as `name`).
 
     A JPEG that keeps_as_is is copied, once it is known to decode. Returns None on
     success, or why the file could not be read (it is then skipped). predict.py and
     export.py do the same steps inside the TensorFlow graph (vision/image_resize.py);
     tests/test_image_resize.py checks both give the same pixels.
     """
-    target = os.path.join(output_dir, output_name(filename))
+    target = os.path.join(output_dir, name or output_name(filename))
     try:
         with Image.open(filename) as image:
             check_format(image)

@@ -36,7 +36,8 @@ def list_split(split_dir, num_labels, skipped):
     """Image files of a raw split folder, sorted. Files that are not usable are added to `skipped`."""
     if not os.path.isdir(split_dir):
         raise InputError("No folder {}: put the SIGNS images there ({{label}}_IMG_{{id}}.jpg in train_signs/ "
-                         "and test_signs/), or run python build_dataset.py --synthetic".format(split_dir))
+                         "and test_signs/), or one folder of images per class in {}, or run python "
+                         "build_dataset.py --synthetic".format(split_dir, os.path.dirname(split_dir)))
     images, others = scan_folder(split_dir)
     labelled, unlabelled = split_by_label(images, num_labels)
     skipped.extend('{}: not an image file ({})'.format(path, ', '.join(IMAGE_EXTENSIONS)) for path in others)
@@ -47,15 +48,16 @@ def list_split(split_dir, num_labels, skipped):
     return filenames
 
 
-def check_distinct_outputs(filenames):
+def check_distinct_outputs(filenames, names=None):
     """Raise InputError if two of `filenames` (one raw folder) would be written to the same file.
 
+    A file is written as output_name(filename), or as names[filename] when `names` is given.
     Names equal but for case or Unicode normalisation count as the same: they are one
     file on macOS and Windows disks (and the dataset may be copied there).
     """
     seen = {}
     for filename in filenames:
-        name = output_name(filename)
+        name = names[filename] if names else output_name(filename)
         key = unicodedata.normalize('NFC', name).lower()
         if key in seen:
             raise InputError("{} and {} would both be written as {}: rename or remove one of them".format(

@@ -13,6 +13,7 @@ import tempfile
 from model.core.errors import InputError
 from model.core.files import save_dict_to_json
 from model.core.interrupts import sigint_deferred
+from vision.dataset_classes import CLASSES_FILE
 from vision.example import SOURCE_FILE
 
 
@@ -38,10 +39,12 @@ def temporary_folder_beside(path, prefix, interrupted):
         raise KeyboardInterrupt(interrupted) from None
 
 
-def move_splits_into_place(new_dir, output_dir, splits, tmp_dir, source):
+def move_splits_into_place(new_dir, output_dir, splits, tmp_dir, source, class_names=None):
     """Move new_dir/{split} to output_dir/{split}, the old ones into tmp_dir, and write `source` beside them.
 
-    `source` goes to vision/example.py's SOURCE_FILE. Returns whether Ctrl-C was pressed meanwhile.
+    `source` goes to vision/example.py's SOURCE_FILE, `class_names` (of a set of class folders)
+    to CLASSES_FILE; without them, a CLASSES_FILE of the set replaced is removed, since the new
+    splits are SIGNS-style. Returns whether Ctrl-C was pressed meanwhile.
     """
     with sigint_deferred() as interrupted:
         os.makedirs(output_dir, exist_ok=True)
@@ -51,4 +54,9 @@ def move_splits_into_place(new_dir, output_dir, splits, tmp_dir, source):
                 shutil.move(target, os.path.join(tmp_dir, 'old-' + split))
             shutil.move(os.path.join(new_dir, split), target)
         save_dict_to_json(source, os.path.join(output_dir, SOURCE_FILE))
+        classes_path = os.path.join(output_dir, CLASSES_FILE)
+        if class_names:
+            save_dict_to_json({'class_names': class_names}, classes_path)
+        elif os.path.isfile(classes_path):
+            os.remove(classes_path)
     return bool(interrupted)

@@ -91,3 +91,26 @@ def make_raw(root, train=20, test=6, size=80, name='{label}_IMG_{i}.jpg'):
             pixels = (rng.random((size, size + 10, 3)) * 255).astype(np.uint8)
             Image.fromarray(pixels).save(os.path.join(root, split, name.format(label=i % 6, i=i)))
     return root
+
+
+# Twelve classes named by words, sorted as the folders are: the label of a class is its rank here.
+WORD_CLASSES = ('ant', 'bee', 'cat', 'cow', 'dog', 'eel', 'fox', 'hen', 'owl', 'pig', 'ram', 'yak')
+
+
+def make_class_folders(root, counts, nested=False, test_counts=None, size=40):
+    """A set published as class folders: root/<class>/<count> images (or root/train/<class>/ and root/test/<class>/
+    with `nested`, test_counts images each), named like photos, not digits ('a photo of a cat 3.jpg', 'Scan_3.png')."""
+    rng = np.random.default_rng(0)
+    splits = [('train', counts), ('test', test_counts or {name: 1 for name in counts})] if nested else [('', counts)]
+    written = {}
+    for split, split_counts in splits:
+        for class_name, count in split_counts.items():
+            folder = os.path.join(root, split, class_name)
+            os.makedirs(folder, exist_ok=True)
+            for i in range(count):
+                name = 'a photo of a {} {}.jpg'.format(class_name, i) if i % 2 == 0 else 'Scan_{}.png'.format(i)
+                pixels = (rng.random((size, size + 6, 3)) * 255).astype(np.uint8)
+                pixels[:, :, sorted(split_counts).index(class_name) % 3] //= 4  # a hint of the class in the colours
+                Image.fromarray(pixels).save(os.path.join(folder, name))
+                written[os.path.join(folder, name)] = class_name
+    return written
