@@ -10,8 +10,9 @@ from model.utils import load_params
 from search.grid import SEARCH_FILE, plan_jobs, read_search, train_command
 from search.hparams_config import write_experiment_config
 from search.local import launcher_prefix, run_local
-from search.report import say, summarize
-from search.slurm import run_slurm, slurm_resources
+from search.report import record_outcomes, say, summarize
+from search.slurm.follow import run_slurm
+from search.slurm.resources import slurm_resources
 
 # train.py next to this script, so that the search runs from any working directory.
 TRAIN_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'train.py')
@@ -75,8 +76,10 @@ def main(args):
     if not os.path.exists(os.path.join(args.parent_dir, SEARCH_FILE)):
         say('No {} in {}: searching learning_rate over 1e-4, 1e-3, 1e-2'.format(SEARCH_FILE, args.parent_dir))
 
-    # SIGTERM (a job manager stopping the search itself) stops the jobs as Ctrl-C does.
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM (a job manager stopping the search itself) stops the jobs as Ctrl-C does; so does Ctrl-C
+    # for a search started with it ignored (in the background of a script), as SIGTERM is sent on as it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _as_ctrl_c)
     if args.launcher == 'slurm':
         if to_run:
             say('{} job(s) to run on Slurm; each writes its output to slurm-<job id>.out in its folder'.format(
@@ -86,19 +89,21 @@ def main(args):
             resources, poll_seconds=args.poll)
     else:
         # A closed terminal stops local jobs too: left running, a new search would start them a second time.
-        signal.signal(signal.SIGHUP, _interrupt)
+        signal.signal(signal.SIGHUP, _as_ctrl_c)
         if to_run:
             say('Training {} job(s), {} at a time; each job writes its output to output.log in its folder'.format(
                 len(to_run), min(args.jobs, len(to_run))))
         outcomes, interrupted = run_local(to_run, args.data_dir, sys.executable, TRAIN_PY,
                                           max_jobs=args.jobs, prefix=prefix)
+    record_outcomes(args.parent_dir, to_run, outcomes)  # what the table of synthesize_results.py says of them
     status = summarize(args.parent_dir, outcomes, skipped, interrupted, total=len(jobs))
     if status:
         raise SystemExit(status)
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+def _as_ctrl_c(signum, frame):
+    # Sent on as SIGINT, so that it is held back or ignored wherever Ctrl-C is (model/core/interrupts.py).
+    signal.raise_signal(signal.SIGINT)
 
 
 def check_data_dir(data_dir, parent_dir):

@@ -1,4 +1,5 @@
-"""Aggregates results from the metrics_eval_best_weights.json in a parent folder into one table"""
+"""Aggregates results from the metrics_eval_best_weights.json in a parent folder into one table, with the state
+of each run (finished, stopped at epoch k of N, failed and why, not started)"""
 import argparse
 import os
 import sys
@@ -21,7 +22,8 @@ def main(args):
     for problem in problems:
         print(problem, file=sys.stderr)
     if not rows:
-        raise InputError("No results in {}: no metrics_eval_best_weights.json below it yet. Train first, for "
+        raise InputError("No results in {}: no metrics_eval_best_weights.json below it yet, nor a search.json. "
+                         "Train first, for "
                          "example python search_hyperparams.py --parent_dir {}".format(
                              args.parent_dir, args.parent_dir))
     table = markdown_table(rows)

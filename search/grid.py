@@ -142,13 +142,11 @@ class Job:
 def status_of(folder, num_epochs):
     """'done', 'resume' or 'new': see Job."""
     if os.path.isfile(os.path.join(folder, EVAL_BEST_METRICS)):
-        try:
-            last_epoch = read_json(os.path.join(folder, EVAL_LAST_METRICS)).get('epoch')
-        except (InputError, AttributeError):
-            last_epoch = None  # a result without a readable last epoch: count it as done
+        last_epoch = last_metrics_epoch(folder)
         # Killed after saving its last epoch's weights but before their metrics, a job has nothing
         # left to train: train.py --restore_from would refuse (num_epochs reached) on every rerun.
-        if not isinstance(last_epoch, int) or max(last_epoch, saved_epoch(folder)) >= num_epochs:
+        # A result without a readable last epoch counts as done.
+        if last_epoch is None or max(last_epoch, last_checkpoint_epoch(folder)) >= num_epochs:
             return 'done'
     # Interrupted or failed after saving an epoch: train.py refuses to start over on top of
     # these weights, so the job continues from them. (Stopped before its first checkpoint,
@@ -158,12 +156,28 @@ def status_of(folder, num_epochs):
     return 'new'
 
 
-def saved_epoch(folder):
-    """The epoch of the newest checkpoint in folder/last_weights, from the names train.py gives them (0 if none)."""
+def last_metrics_epoch(folder):
+    """The last epoch that train.py evaluated and saved in folder (metrics_eval_last_weights.json), or None."""
+    try:
+        epoch = read_json(os.path.join(folder, EVAL_LAST_METRICS)).get('epoch')
+    except (InputError, OSError, AttributeError):
+        return None
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else None
+
+
+def last_checkpoint_epoch(folder):
+    """The epoch of the newest checkpoint in folder/last_weights, from the names train.py gives them (0 if none).
+
+    It can be one more than last_metrics_epoch: a run killed between saving an epoch's weights and its metrics.
+    """
     weights_dir = os.path.join(folder, LAST_WEIGHTS)
     names = os.listdir(weights_dir) if os.path.isdir(weights_dir) else []
     found = (re.fullmatch(re.escape(CHECKPOINT_NAME) + r'-(\d+)\.index', name) for name in names)
     return max((int(match.group(1)) for match in found if match), default=0)
+
+
+# The old name of last_checkpoint_epoch, which tests/test_run_sh.py still imports.
+saved_epoch = last_checkpoint_epoch
 
 
 def plan_jobs(parent_dir, grid):

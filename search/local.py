@@ -14,6 +14,7 @@ import subprocess
 import time
 
 from model.core.errors import InputError
+from model.core.interrupts import sigint_ignored
 from search.grid import prepare_folder, train_command
 from search.report import Outcome, say
 
@@ -80,11 +81,8 @@ def run_local(jobs, data_dir, python, train_py, max_jobs=1, prefix=()):
             if not finished:
                 time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not leave jobs behind
-        try:
+        with sigint_ignored():  # a second Ctrl-C must not leave jobs behind
             _stop(running)
-        finally:
-            signal.signal(signal.SIGINT, previous)
         for r in running:
             say('stopped {} (log: {})'.format(r.job.name, r.job.output_log))
         return outcomes, True

@@ -8,7 +8,7 @@ import os
 import shlex
 
 from model.core.errors import InputError
-from model.core.files import read_json
+from model.core.files import read_json, save_dict_to_json
 from model.core.layout import EVAL_BEST_METRICS
 from model.core.params import best_metric_of
 
@@ -48,6 +48,33 @@ class Outcome:
             if detail:
                 text += ': ' + detail
         return '{} {}'.format(text, self.where_log)
+
+
+# In the parent folder: how each job of the last search ended, as its summary said (synthesize_results.py reads it).
+OUTCOMES_FILE = 'search_outcomes.json'
+
+
+def record_outcomes(parent_dir, ran, outcomes):
+    """Keep in OUTCOMES_FILE how the jobs `ran` ended; a job run but without an outcome (the search stopped
+    while it ran) loses its earlier record, which no longer says where it stands."""
+    record = read_outcomes(parent_dir)
+    for job in ran:
+        record.pop(job.name, None)
+    for outcome in outcomes:
+        detail = outcome.detail or (last_line(outcome.log) if outcome.log and not outcome.ok else '')
+        record[outcome.job.name] = {'ok': outcome.ok, 'state': outcome.state, 'detail': detail,
+                                    'stopped': outcome.stopped}
+    save_dict_to_json(record, os.path.join(parent_dir, OUTCOMES_FILE))
+
+
+def read_outcomes(parent_dir):
+    """{job name: {'ok', 'state', 'detail', 'stopped'}} as the last search recorded them; {} if none (or unreadable)."""
+    try:
+        record = read_json(os.path.join(parent_dir, OUTCOMES_FILE))
+    except (InputError, OSError):
+        return {}
+    return {name: value for name, value in record.items() if isinstance(value, dict)} \
+        if isinstance(record, dict) else {}
 
 
 def format_duration(seconds):

@@ -1,9 +1,12 @@
-"""Gather the results of a search into one Markdown table.
+"""Gather the results of a search into one Markdown table that says how far each run got.
 
 Every folder under the parent that holds a metrics_eval_best_weights.json is one
-row; its params.json says which hyperparameters it trained with. The table shows
-the hyperparameters that differ between rows (those they share say nothing) and
-every metric, best first (by accuracy, or entity F1 for NER).
+row; its params.json says which hyperparameters it trained with. Each setting of the
+parent's search.json without such a folder is a row too: failed (with the one-line
+reason) or not started. The table shows the state of each run, the hyperparameters that
+differ between rows (those they share say nothing) and every metric. Finished runs come
+first, best first (by accuracy, or entity F1 for NER); unfinished ones after them, and a
+line under the table says whether the ranking compares unfinished runs.
 """
 import os
 
@@ -11,18 +14,28 @@ from model.core.errors import InputError
 from model.core.files import read_json
 from model.core.layout import EVAL_BEST_METRICS, EVAL_SUMMARIES, PARAMS_FILE, TRAIN_SUMMARIES, WEIGHTS_DIRS
 from model.core.params import best_metric_of
-from search.grid import format_value
+from search.grid import SEARCH_FILE, format_value, job_name, read_parent_params, read_search, settings
+from search.report import read_outcomes
+from search.states import FINISHED, KINDS, run_state
 
 
 class Row:
-    """One experiment: its folder (relative to the parent), params and best dev metrics."""
+    """One experiment: its folder (relative to the parent), params, best dev metrics, and state (see states.py)."""
 
-    def __init__(self, name, params, metrics):
+    def __init__(self, name, params, metrics, state=(FINISHED, 'finished')):
         self.name, self.params, self.metrics = name, params, metrics
+        self.kind, self.state = state
 
 
 def gather(parent_dir):
-    """The rows under parent_dir, and a message for each file that could not be read (skipped)."""
+    """The rows under parent_dir (the settings of its search.json included), and a message for each file that
+    could not be read (skipped)."""
+    rows, problems = _rows_with_metrics(parent_dir)
+    rows += _rows_without_metrics(parent_dir, {row.name for row in rows}, problems)
+    return rows, problems
+
+
+def _rows_with_metrics(parent_dir):
     rows, problems = [], []
     for folder, subfolders, files in os.walk(parent_dir):
         subfolders.sort()  # the same order on every file system
@@ -43,8 +56,32 @@ def gather(parent_dir):
                 params = _read_object(params_path, 'params file')
             except InputError as e:
                 problems.append('No hyperparameters for this row: {}'.format(e))
-        rows.append(Row(os.path.relpath(folder, parent_dir), params, metrics))
+        # What the search recorded of it is in the folder above (a search's parent folder).
+        recorded = read_outcomes(os.path.dirname(folder)).get(os.path.basename(folder))
+        rows.append(Row(os.path.relpath(folder, parent_dir), params, metrics,
+                        run_state(folder, params.get('num_epochs'), recorded)))
     return rows, problems
+
+
+def _rows_without_metrics(parent_dir, listed, problems):
+    """A row for each setting of parent_dir/search.json whose folder holds no result: failed or not started."""
+    if not os.path.isfile(os.path.join(parent_dir, SEARCH_FILE)):
+        return []  # no search here (the tutorial's default search is named by the folders it made)
+    try:
+        grid, _ = read_search(parent_dir)
+        base = read_parent_params(parent_dir, required=False)
+    except InputError as e:
+        problems.append('Settings not started are not listed: {}'.format(e))
+        return []
+    outcomes = read_outcomes(parent_dir)
+    rows = []
+    for setting in settings(grid):
+        name = job_name(setting)
+        if name not in listed:
+            params = dict(base, **setting)
+            folder = os.path.join(parent_dir, name)
+            rows.append(Row(name, params, {}, run_state(folder, params.get('num_epochs'), outcomes.get(name))))
+    return rows
 
 
 def _read_object(path, what):
@@ -75,26 +112,55 @@ def metric_keys(rows):
 
 
 def sort_by_best_metric(rows):
-    """Best first, by the metric that picks best weights (accuracy; entity F1 for NER); rows without it last."""
+    """Finished runs first, then the others; within each, best first by the metric that picks best weights
+    (accuracy; entity F1 for NER); rows without it last (failed, then not started)."""
     def key(row):
         value = row.metrics.get(best_metric_of(row.params))
         known = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return (not known, -value if known else 0, row.name)
+        # Without the metric: in the order gathered (the settings not started as search.json lists them).
+        return (row.kind != FINISHED, not known, -value if known else 0, KINDS.index(row.kind),
+                row.name if known else '')
     return sorted(rows, key=key)
 
 
 def markdown_table(rows):
-    """The Markdown table of `rows`, best first: experiment, differing hyperparameters, metrics."""
+    """The Markdown table of `rows` (experiment, state, differing hyperparameters, metrics), then what its order
+    compares."""
     rows = sort_by_best_metric(rows)
     hyper, metrics = differing_keys(rows), metric_keys(rows)
-    header = ['experiment'] + hyper + metrics
+    header = ['experiment', 'state'] + hyper + metrics
     lines = [_line(header), _line(['---'] * len(header))]
     for row in rows:
-        cells = [row.name]
+        cells = [row.name, row.state]
         cells += [format_value(row.params[key]) if key in row.params else '' for key in hyper]
         cells += [_format_metric(row.metrics[key]) if key in row.metrics else '' for key in metrics]
         lines.append(_line(cells))
-    return '\n'.join(lines) + '\n'
+    return '\n'.join(lines) + '\n\n' + ranking_line(rows) + '\n'
+
+
+def ranking_line(rows):
+    """What the order of the table compares: finished runs only, or unfinished ones too (and which)."""
+    metric = ', '.join(sorted({best_metric_of(row.params) for row in rows}))
+    ranked = [row for row in rows if row.metrics.get(best_metric_of(row.params)) is not None]
+    finished = [row for row in ranked if row.kind == FINISHED]
+    unfinished = [row for row in ranked if row.kind != FINISHED]
+    if not ranked:
+        text = 'Nothing ranked: no run has a dev {} yet.'.format(metric)
+    elif not unfinished:
+        text = 'Ranked by dev {}: {} finished run(s), and no unfinished one.'.format(metric, len(finished))
+    elif not finished:
+        text = ('Ranked by dev {} so far: no run finished, so this compares {} unfinished run(s), each by its best '
+                'so far.'.format(metric, len(unfinished)))
+    else:
+        text = ('Ranked by dev {}: the {} finished run(s) first; the {} unfinished one(s) after them, by their best '
+                'so far (not comparable with the finished ones).'.format(metric, len(finished), len(unfinished)))
+    others = [row for row in rows if row not in ranked]
+    if others:
+        counts = {}
+        for row in others:
+            counts[row.kind] = counts.get(row.kind, 0) + 1
+        text += ' Without {}: {}.'.format(metric, ', '.join('{} {}'.format(n, kind) for kind, n in counts.items()))
+    return text
 
 
 def _format_metric(value):

@@ -1,7 +1,8 @@
-"""The search's grid, job folders and results table, in-process, and its refusals.
+"""search/grid.py: the search's grid, job folders and where each job stands, in-process, and its refusals.
 
 The refusals run search_hyperparams.py as a user would: it must stop with one line before
-making any job folder. Training through the search is in test_search_end_to_end.py.
+making any job folder. Training through the search is in test_search_local.py (and
+test_search_slurm.py); the results table in test_search_results.py.
 """
 import argparse
 import json
@@ -12,6 +13,7 @@ import pytest
 
 import train
 from helpers import read_json, run, write_params
+from helpers.search import write_search
 from model.core.errors import InputError
 from search.grid import (
     DEFAULT_SEARCH,
@@ -23,14 +25,6 @@ from search.grid import (
     status_of,
     train_command,
 )
-from search.results import gather, markdown_table
-
-
-def write_search(parent_dir, search):
-    """Write parent_dir/search.json: a dict as JSON, a string as it is (to write broken files)."""
-    text = search if isinstance(search, str) else json.dumps(search)
-    with open(os.path.join(parent_dir, 'search.json'), 'w') as f:
-        f.write(text)
 
 
 def test_without_search_json_the_tutorials_learning_rates(tmp_path):
@@ -173,136 +167,3 @@ def test_a_value_cannot_make_a_path(tmp_path):
     write_params(parent)
     with pytest.raises(InputError, match="would hold a path separator"):
         plan_jobs(parent, {'model_version': ['../../outside']})
-
-
-def write_result(folder, params, metrics):
-    os.makedirs(folder, exist_ok=True)
-    if params is not None:
-        write_params(folder, **params)
-    with open(os.path.join(folder, 'metrics_eval_best_weights.json'), 'w') as f:
-        f.write(metrics if isinstance(metrics, str) else json.dumps(metrics))
-
-
-def test_results_table(tmp_path):
-    parent = str(tmp_path / 'learning_rate')
-    write_params(parent)
-    write_result(os.path.join(parent, 'learning_rate_0.01'), {'learning_rate': 0.01},
-                 {'accuracy': 0.5, 'loss': 1.25, 'epoch': 2})
-    write_result(os.path.join(parent, 'learning_rate_0.001'), {'learning_rate': 0.001},
-                 {'accuracy': 0.875, 'loss': 0.40625, 'epoch': 9})
-    write_result(os.path.join(parent, 'broken'), {}, '{"accuracy": 0.9')
-    write_result(os.path.join(parent, 'no accuracy | yet'), None, {'loss': 2.0})
-
-    rows, problems = gather(parent)
-    assert problems == ['Skipped {} is not valid JSON: Expecting \',\' delimiter at line 1, column 17'.format(
-        os.path.join(parent, 'broken', 'metrics_eval_best_weights.json'))]
-    assert markdown_table(rows) == (
-        '| experiment | learning_rate | accuracy | loss | epoch |\n'
-        '| --- | --- | --- | --- | --- |\n'
-        '| learning_rate_0.001 | 0.001 | 0.8750 | 0.4062 | 9 |\n'
-        '| learning_rate_0.01 | 0.01 | 0.5000 | 1.2500 | 2 |\n'
-        '| no accuracy \\| yet |  |  | 2.0000 |  |\n')
-
-
-def test_synthesize_results_script(tmp_path):
-    parent = str(tmp_path / 'lr')
-    empty = run('synthesize_results.py', '--parent_dir', parent, check=False)
-    assert empty.returncode == 2 and 'No folder {}'.format(parent) in empty.stderr
-    write_params(parent)
-    empty = run('synthesize_results.py', '--parent_dir', parent, check=False)
-    assert empty.returncode == 2 and empty.stderr.startswith('Error: No results in {}'.format(parent))
-    assert not os.path.exists(os.path.join(parent, 'results.md'))
-
-    write_result(os.path.join(parent, 'learning_rate_0.1'), {'learning_rate': 0.1}, {'accuracy': 0.25})
-    write_result(os.path.join(parent, 'learning_rate_0.01'), {'learning_rate': 0.01}, {'accuracy': 0.75})
-    write_result(os.path.join(parent, 'learning_rate_1.0'), {'learning_rate': 1.0}, '[0.5]')
-    # The tutorial's spelling, --model_dir, names the same folder.
-    result = run('synthesize_results.py', '--model_dir', parent)
-    table = ('| experiment | learning_rate | accuracy |\n| --- | --- | --- |\n'
-             '| learning_rate_0.01 | 0.01 | 0.7500 |\n| learning_rate_0.1 | 0.1 | 0.2500 |\n')
-    assert result.stdout == table
-    assert result.stderr == 'Skipped {}: expected a JSON object, got list\n'.format(
-        os.path.join(parent, 'learning_rate_1.0', 'metrics_eval_best_weights.json'))
-    with open(os.path.join(parent, 'results.md')) as f:
-        assert f.read() == table
-
-
-# --- Slurm: the resources and the job script (the cluster itself is in test_search_slurm.py) ---
-
-def test_slurm_resources_make_sbatch_lines():
-    from search.slurm import check_resources, sbatch_lines
-    resources = check_resources({'partition': 'gpu', 'time': '2-00:00:00', 'cpus': 4, 'mem': '16G',
-                                 'gpus': 'a100:1', 'extra': ['--account=cs230', '#SBATCH --qos=normal']}, 's.json')
-    assert sbatch_lines(resources) == ['#SBATCH --partition=gpu', '#SBATCH --time=2-00:00:00',
-                                       '#SBATCH --cpus-per-task=4', '#SBATCH --mem=16G', '#SBATCH --gpus=a100:1',
-                                       '#SBATCH --account=cs230', '#SBATCH --qos=normal']
-    assert sbatch_lines({'gpus': 0, 'time': '90'}) == ['#SBATCH --time=90']
-
-
-@pytest.mark.parametrize('slurm, message', [
-    ({'partiton': 'gpu'}, "unknown Slurm resource 'partiton'; known: partition, time, cpus, mem, gpus, extra"),
-    ({'time': '1h'}, "Slurm 'time' must be a time limit such as \"1:00:00\""),
-    ({'cpus': '4'}, "Slurm 'cpus' must be a number of CPUs such as 4, got '4'"),
-    ({'mem': '16 GB'}, "Slurm 'mem' must be an amount of memory such as \"16G\""),
-    ({'partition': 'gpu; rm -rf'}, "Slurm 'partition' must be a partition name"),
-    ({'extra': '--qos=high'}, "Slurm 'extra' must be a list of #SBATCH options"),
-    ({'extra': ['--qos=high\nrm -rf /']}, "Slurm 'extra' must be a list of #SBATCH options"),
-])
-def test_bad_slurm_section_is_refused_before_any_job(tmp_path, data_dir, slurm, message):
-    parent = str(tmp_path / 'search')
-    write_params(parent)
-    write_search(parent, {'learning_rate': [0.01], 'slurm': slurm})
-    # Checked even without --launcher slurm: a typo is found before the day it matters.
-    result = run('search_hyperparams.py', '--parent_dir', parent, '--data_dir', data_dir, check=False)
-    assert result.returncode == 2 and result.stderr.count('\n') == 1, result.stderr
-    assert result.stderr.startswith('Error: {}: '.format(os.path.join(parent, 'search.json'))) and message in result.stderr
-    assert sorted(os.listdir(parent)) == ['params.json', 'search.json']
-
-
-def test_slurm_options_on_the_command_line_are_checked(tmp_path, data_dir):
-    parent = str(tmp_path / 'search')
-    write_params(parent)
-    for args, message in [(['--partition', 'gpu'], '--partition only applies with --launcher slurm'),
-                          (['--sbatch=--qos=high'], '--sbatch only applies with --launcher slurm'),
-                          (['--launcher', 'slurm', '--time', '1h'], '--time must be a time limit'),
-                          (['--launcher', 'slurm', '--jobs', '2'], '--jobs does not apply with --launcher slurm'),
-                          (['--launcher', 'slurm', '--poll', '0'], '--poll must be a positive number')]:
-        result = run('search_hyperparams.py', '--parent_dir', parent, '--data_dir', data_dir, *args, check=False)
-        assert result.returncode == 2 and result.stderr.count('\n') == 1 and message in result.stderr, result.stderr
-    assert os.listdir(parent) == ['params.json']
-
-
-def test_slurm_job_script(tmp_path):
-    from search.slurm import job_script
-    parent = str(tmp_path / "50% 'q' #1")
-    write_params(parent)
-    [job] = plan_jobs(parent, {'learning_rate': [0.01]})
-    command = train_command(job, 'data dir', '/venv/bin/python', '/code/train.py', resume=False)
-    text = job_script(job, command, {'time': '1:00:00'}, str(tmp_path))
-    folder = os.path.join(parent, 'learning_rate_0.01')
-    assert text.splitlines()[3:7] == [
-        '#SBATCH --job-name=learning_rate_0.01',
-        '#SBATCH --output="{}"'.format(os.path.join(folder.replace('%', '%%'), 'slurm-%j.out')),
-        '#SBATCH --chdir="{}"'.format(tmp_path),
-        '#SBATCH --time=1:00:00']
-    assert text.splitlines()[-1] == (
-        "exec /venv/bin/python /code/train.py --model_dir '{}' --data_dir 'data dir' \"${{restore[@]}}\"".format(
-            folder.replace("'", "'\"'\"'")))
-
-    both_quotes = str(tmp_path / 'say "it\'s"')
-    write_params(both_quotes)
-    [job] = plan_jobs(both_quotes, {'learning_rate': [0.01]})
-    with pytest.raises(InputError, match='a Slurm job script cannot name a path holding'):
-        job_script(job, command, {}, str(tmp_path))
-
-
-@pytest.mark.parametrize('code, text', [('0', ''), ('512', 'exit status 2'), ('15', 'signal 15'), ('', '')])
-def test_squeue_exit_codes(code, text):
-    from search.slurm import _wait_status_text
-    assert _wait_status_text(code) == text
-
-
-@pytest.mark.parametrize('used, seconds', [('0:41', 41), ('1:02:03', 3723), ('2-01:00:00', 176400), ('N/A', None)])
-def test_slurm_times(used, seconds):
-    from search.slurm import _seconds
-    assert _seconds(used) == seconds

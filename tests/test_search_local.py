@@ -1,5 +1,5 @@
-"""search_hyperparams.py and synthesize_results.py as a user runs them, training real (tiny) jobs."""
-import json
+"""search/local.py: search_hyperparams.py (and synthesize_results.py) as a user runs them, training real (tiny) jobs
+on this machine, as child processes or through a --launcher command."""
 import os
 import signal
 import subprocess
@@ -8,30 +8,16 @@ import time
 
 import pytest
 
-from helpers import ROOT, read_json, write_params
+from helpers import ROOT, read_json
 from helpers.processes import processes_mentioning, read_until
+from helpers.search import make_parent, script
 from helpers.training import assert_same_training
-from search.grid import plan_jobs, saved_epoch
+from search.grid import last_checkpoint_epoch, plan_jobs
 
 pytestmark = pytest.mark.slow
 
 # A parent folder name that would run commands if it ever reached a shell.
 HOSTILE = 'lr; touch pwned1 $(touch pwned2) `touch pwned3` & touch pwned4 \'q" > pwned5'
-
-
-def script(name, *args, cwd, check=True):
-    """Run `python <repo>/name args...` from `cwd` (not the repository: the search must work from anywhere)."""
-    result = subprocess.run([sys.executable, os.path.join(ROOT, name), *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=600)
-    if check and result.returncode != 0:
-        raise AssertionError('{} exited {}:\n{}\n{}'.format(name, result.returncode, result.stdout, result.stderr))
-    return result
-
-
-def make_parent(parent, search, **changes):
-    write_params(parent, num_epochs=1, **changes)
-    with open(os.path.join(parent, 'search.json'), 'w') as f:
-        json.dump(search, f)
 
 
 def test_two_jobs_in_parallel_then_skipped_then_the_table(tmp_path, data_dir):
@@ -75,10 +61,11 @@ def test_two_jobs_in_parallel_then_skipped_then_the_table(tmp_path, data_dir):
 
     table = script('synthesize_results.py', '--parent_dir', HOSTILE, cwd=str(tmp_path)).stdout
     order = sorted(metrics, key=lambda name: -metrics[name]['accuracy'])
-    assert table.splitlines() == ['| experiment | learning_rate | accuracy | loss | epoch |',
-                                  '| --- | --- | --- | --- | --- |'] + [
-        '| {} | {} | {:.4f} | {:.4f} | 1 |'.format(name, name.split('_')[-1], metrics[name]['accuracy'],
-                                                     metrics[name]['loss']) for name in order]
+    assert table.splitlines() == ['| experiment | state | learning_rate | accuracy | loss | epoch |',
+                                  '| --- | --- | --- | --- | --- | --- |'] + [
+        '| {} | finished | {} | {:.4f} | {:.4f} | 1 |'.format(name, name.split('_')[-1], metrics[name]['accuracy'],
+                                                              metrics[name]['loss']) for name in order] + [
+        '', 'Ranked by dev accuracy: 2 finished run(s), and no unfinished one.']
     with open(os.path.join(parent, 'results.md')) as f:
         assert f.read() == table
 
@@ -123,7 +110,7 @@ def test_ctrl_c_stops_the_running_job_keeps_the_finished_one_and_the_next_search
         lines = read_until(search, lambda lines: len(lines) >= 2)
         assert lines[1].startswith('[1/2] num_epochs_1: finished'), lines
         deadline = time.monotonic() + 120
-        while saved_epoch(stopped_job) < 1:
+        while last_checkpoint_epoch(stopped_job) < 1:
             assert time.monotonic() < deadline and search.poll() is None
             time.sleep(0.002)
         assert processes_mentioning(stopped_job)

@@ -1,60 +1,23 @@
-"""Run the jobs of a search on a Slurm cluster: one batch job per setting, followed until all end.
+"""Follow a search's jobs on Slurm to their end: submit them (as many as --max_queued lets), look at the queue
+every poll, resubmit a job stopped at its time limit (--retries), cancel one that can never start, and
+say for each how it ended and what to do next. Ctrl-C cancels the jobs followed, and no other.
 
-For each job, a script `job.sbatch` is written into its folder (the user can read it,
-and resubmit it with `sbatch job.sbatch`) and submitted with `sbatch`. The job runs
-train.py with the interpreter and working directory of the search, so a virtual
-environment carries over, and appends its output to `slurm-<id>.out` in its folder
-(a job that Slurm requeues keeps the output of its earlier attempts).
-
-How the jobs are followed: one `squeue` call for all of them every `poll_seconds`,
-rather than one `sbatch --wait` per job. A single query costs the controller
-one request however many jobs there are (a hundred `sbatch --wait` would be a
-hundred processes on the login node, each polling the controller), and it
-gives each job's state by name (COMPLETED, FAILED, TIMEOUT, OUT_OF_MEMORY,
-CANCELLED...) and why a pending job waits, where `sbatch --wait` gives an exit code only.
-Whether a job trained is judged by its folder (the epoch of its last metrics file), not
-by its Slurm state: a job that saved its last epoch and was then killed at its time
-limit has its result.
-
-Never two jobs training in one folder:
-- Before submitting, the search looks in the queue for a live job of this search for
-  that folder (same job name, and its log going to that folder) and follows it instead:
-  a job submitted by an earlier search whose id was lost (sbatch timed out but Slurm
-  created the job), or a `job.sbatch` the user resubmitted by hand. The id of each job
-  is also kept in `slurm.jobid` in its folder.
-- Each job takes a lock (`flock` on `slurm.lock` in its folder) before training and holds
-  it as long as train.py runs: a second job for the same folder stops at once with a
-  message naming the first. The lock belongs to the open file, which the job's
-  processes hold: a job that is killed, cancelled or whose node fails frees it.
-
-Ctrl-C cancels (scancel) the jobs this search follows, and no other; if scancel fails
-(a controller that does not answer), the search says which jobs may still be running.
+Whether a job trained is judged by its folder (its metrics of the last epoch), not by its
+Slurm state: a job that saved its last epoch and was then killed at its time limit has its result.
 """
 import collections
-import json
 import os
 import re
-import shlex
 import shutil
-import subprocess
 import time
 
 from model.core.errors import InputError
-from model.core.layout import EVAL_LAST_METRICS, LAST_WEIGHTS
-from search.grid import SEARCH_FILE, prepare_folder, status_of
+from search.grid import last_metrics_epoch, prepare_folder, status_of
 from search.report import Outcome, format_duration, last_line, say
+from search.slurm.commands import UNSURE, InterruptedCommand, error_text, run_command
+from search.slurm.queue import Status, jobs_for, live_jobs, nodes_unusable, query, query_accounting, squeue
+from search.slurm.submit import JOB_ID_FILE, LOCK_FILE, LOCKED_EXIT, SCRIPT, job_script, slurm_job_name, submit
 
-SCRIPT = 'job.sbatch'
-JOB_ID_FILE = 'slurm.jobid'
-LOCK_FILE = 'slurm.lock'
-# The exit status of a job that found another job training in its folder.
-LOCKED_EXIT = 3
-# How long a job waits for the lock before giving up (the processes of a job that just
-# ended at its time limit may take a few seconds to go).
-LOCK_WAIT_SECONDS = 10
-# The states in which a Slurm job is over (any other state: it is still queued or running).
-FINAL_STATES = {'COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'OUT_OF_MEMORY', 'NODE_FAIL', 'PREEMPTED',
-                'BOOT_FAIL', 'DEADLINE', 'REVOKED', 'SPECIAL_EXIT'}
 # The states after which a job is resubmitted (up to `retries` times): not the job's fault,
 # and the next attempt goes on from its last saved epoch.
 RETRY_STATES = {'TIMEOUT', 'PREEMPTED', 'NODE_FAIL', 'BOOT_FAIL'}
@@ -67,389 +30,34 @@ NEVER_REASON_PATTERN = re.compile(r'^(QOS|Assoc)(Max|Min)\w*(PerJob|NotSatisfied
 # Pending reasons that mean the partition has no node to run on now: an administrator must act.
 NODES_REASONS = ('ReqNodeNotAvail', 'Nodes required for job are DOWN', 'PartitionDown', 'PartitionInactive',
                  'NodeDown')
-# sinfo's short node states in which a node takes no new job.
-UNUSABLE_NODE_STATES = {'down', 'drain', 'drng', 'drained', 'draining', 'fail', 'failg', 'inval'}
 
 
-def _name(value):
-    return isinstance(value, str) and re.match(r'^[A-Za-z0-9_.-]+$', value)
+def run_slurm(jobs, command_of, resources, poll_seconds=30):
+    """Submit `jobs` to Slurm (or follow them if a previous search did) and wait until all end.
 
-
-def _int(value, low):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
-
-
-_SIMPLE = re.compile(r'^[A-Za-z0-9_.,:=+-]+$')  # nothing an #SBATCH line would split or quote
-TIME = re.compile(r'^((\d+-)?\d+(:\d+){0,2}|\d+-\d+|UNLIMITED|INFINITE)$', re.IGNORECASE)
-# The keys of the `slurm` section of search.json -> (check, #SBATCH option or None, what it must be).
-# The command-line flag of each is --<key> (--sbatch for `extra`).
-RESOURCES = {
-    'partition': (lambda v: isinstance(v, str) and _SIMPLE.match(v), '--partition',
-                  'a partition name such as "gpu"'),
-    'time': (lambda v: isinstance(v, str) and TIME.match(v), '--time',
-             'a time limit such as "1:00:00" (hours:minutes:seconds), "90" (minutes) or "2-00:00:00" (days)'),
-    'cpus': (lambda v: _int(v, 1), '--cpus-per-task', 'a number of CPUs such as 4'),
-    'mem': (lambda v: isinstance(v, str) and re.match(r'^\d+[KMGT]?$', v, re.IGNORECASE), '--mem',
-            'an amount of memory such as "16G"'),
-    'gpus': (lambda v: _int(v, 1) or (isinstance(v, str) and re.match(r'^([A-Za-z0-9_.-]+:)?[1-9]\d*$', v)),
-             '--gpus', 'a number of GPUs (1 or more) such as 1, or a type and number such as "a100:1"'),
-    'extra': (lambda v: isinstance(v, list) and all(_sbatch_option(line) for line in v),
-              None, 'a list of #SBATCH options such as ["--constraint=a100", "--mail-type=END"]'),
-    'account': (_name, '--account', 'an account name such as "cs230"'),
-    'qos': (_name, '--qos', 'a QOS name such as "normal"'),
-    'signal': (lambda v: _int(v, 1) and v <= 65535, None,
-               'a number of seconds (1 to 65535) before the time limit, such as 300'),
-    'setup': (lambda v: isinstance(v, list) and all(isinstance(line, str) and line.strip() and '\n' not in line
-                                                    and '\r' not in line for line in v),
-              None, 'a list of shell lines run before train.py, such as ["module load cuda/12.2"]'),
-    'retries': (lambda v: _int(v, 0), None, 'a number of resubmissions (0 or more) such as 2'),
-    'max_queued': (lambda v: _int(v, 1), None, 'a number of jobs (1 or more) such as 20'),
-}
-# The command-line flags whose names differ from the keys of the slurm section, and what one value
-# of a repeatable flag must be.
-CLI_FLAGS = {'extra': 'sbatch'}
-CLI_VALUES = {'extra': 'an sbatch option such as --sbatch=--constraint=a100',
-              'setup': 'one shell line such as --setup "module load cuda/12.2"'}
-
-
-def _sbatch_option(line):
-    return isinstance(line, str) and '\n' not in line and '\r' not in line and \
-        line.strip().startswith(('-', '#SBATCH'))
-
-
-def check_resources(resources, source=None):
-    """Raise InputError for an unknown key or a malformed value, naming the file `source` (None: the command line)."""
-    for key, value in resources.items():
-        if key not in RESOURCES:
-            raise InputError("{}: unknown Slurm resource '{}'; known: {}".format(source, key, ', '.join(RESOURCES)))
-        check, _, example = RESOURCES[key]
-        if value is None:
-            continue
-        if source is None and key in CLI_VALUES:  # a repeatable flag: each value on its own
-            for item in value:
-                if not check([item]):
-                    raise InputError("--{} must be {}, got {!r}".format(CLI_FLAGS.get(key, key), CLI_VALUES[key],
-                                                                        item))
-        elif not check(value):
-            what = "{}: Slurm '{}'".format(source, key) if source else '--' + CLI_FLAGS.get(key, key)
-            raise InputError("{} must be {}, got {!r}".format(what, example, value))
-    return resources
-
-
-def time_limit_seconds(text):
-    """A Slurm time limit (checked by TIME) in seconds; None for no limit."""
-    if text.upper() in ('UNLIMITED', 'INFINITE'):
-        return None
-    days, _, rest = text.rpartition('-')
-    parts = [int(part) for part in rest.split(':')]
-    if days:  # days-hours[:minutes[:seconds]]
-        hours, minutes, seconds = (parts + [0, 0])[:3]
-    else:  # minutes, minutes:seconds, hours:minutes:seconds
-        hours, minutes, seconds = ([0] + parts + [0])[:3] if len(parts) < 3 else parts
-    return ((int(days or 0) * 24 + hours) * 60 + minutes) * 60 + seconds
-
-
-def sbatch_lines(resources):
-    """The #SBATCH lines asking for `resources`: the resources first, then the `extra` options as given."""
-    return _resource_lines(resources) + _extra_lines(resources)
-
-
-def _resource_lines(resources):
-    lines = []
-    for key, (_, option, _) in RESOURCES.items():
-        value = resources.get(key)
-        if value is None or option is None or (key == 'gpus' and value == 0):
-            continue
-        lines.append('#SBATCH {}={}'.format(option, value))
-    if resources.get('signal'):
-        # B: to the batch shell only, which is train.py itself (the script ends with `exec`):
-        # it saves the epoch it is in and exits (status 143) before the time limit kills it.
-        lines.append('#SBATCH --signal=B:TERM@{}'.format(resources['signal']))
-    return lines
-
-
-def _extra_lines(resources):
-    lines = []
-    for line in resources.get('extra') or []:
-        line = line.strip()
-        lines.append(line if line.startswith('#SBATCH') else '#SBATCH ' + line)
-    return lines
-
-
-def _sbatch_quote(value, what):
-    """`value` quoted for an #SBATCH line: sbatch honours quotes there, but no backslash escapes."""
-    if '\\' in value or '\n' in value or ('"' in value and "'" in value):
-        raise InputError("{} {!r}: a Slurm job script cannot name a path holding a backslash, a line break, or "
-                         "both kinds of quotes; rename it".format(what, value))
-    return "'{}'".format(value) if '"' in value else '"{}"'.format(value)
-
-
-def job_script(job, command, resources, workdir):
-    """The text of job.sbatch: the #SBATCH lines, the lock, the setup lines, then train.py (resuming if it can)."""
-    folder = os.path.abspath(job.folder)
-    # %j in the output name is the job id; a literal '%' in the folder name must be doubled.
-    output = os.path.join(folder.replace('%', '%%'), 'slurm-%j.out')
-    restore = os.path.join(job.folder, LAST_WEIGHTS)
-    lines = [
-        '#!/bin/bash',
-        '# Job {} of a hyperparameter search, written by search_hyperparams.py.'.format(job.name),
-        '# Submit it again with: sbatch {}'.format(shlex.quote(os.path.join(folder, SCRIPT))),
-        '#SBATCH --job-name={}'.format(slurm_job_name(job)),
-        '#SBATCH --output={}'.format(_sbatch_quote(output, 'The job folder')),
-        '#SBATCH --chdir={}'.format(_sbatch_quote(workdir, 'The working directory')),
-    ] + _resource_lines(resources) + [
-        '#SBATCH --open-mode=append',  # a requeued job adds to its log instead of overwriting it
-    ] + _extra_lines(resources) + [
-        '',
-        'export PYTHONUNBUFFERED=1  # the log fills as the job goes',
-        'echo "==== Slurm job $SLURM_JOB_ID (restart ${SLURM_RESTART_COUNT:-0}) on $(hostname), $(date \'+%F %T\')"',
-        '',
-        '# One job at a time in this folder. The lock is held by file descriptor 9, which train.py',
-        '# inherits through `exec`: it is freed when train.py ends, however it ends (a kill, a node failure).',
-        'lock={}'.format(shlex.quote(os.path.join(folder, LOCK_FILE))),
-        'if command -v flock > /dev/null; then',
-        '    exec 9>> "$lock"',
-        '    if ! flock --wait {} 9; then'.format(LOCK_WAIT_SECONDS),
-        '        echo "Error: Slurm job $(head -c 32 "$lock") is training in this folder already: Slurm job '
-        '$SLURM_JOB_ID stops without touching it" >&2',
-        '        exit {}'.format(LOCKED_EXIT),
-        '    fi',
-        '    echo "$SLURM_JOB_ID" > "$lock"',
-        'else',
-        '    echo "Warning: no flock command: this job cannot check that no other job trains in its folder" >&2',
-        'fi',
-    ]
-    setup = resources.get('setup') or []
-    if setup:
-        lines += [
-            '',
-            '# Setup (--setup, or "setup" in search.json): a line that fails stops the job before training.',
-            "trap 'echo \"Error: the setup line \\\"$BASH_COMMAND\\\" of job.sbatch failed (status $?): the job "
-            "stops before training\" >&2; exit 1' ERR",
-        ] + [line.strip() for line in setup] + ['trap - ERR']
-    lines += [
-        '',
-        '# Resume from the last saved epoch if an earlier attempt saved one (train.py refuses to start over).',
-        'restore=()',
-        # A checkpoint's .index file, not the Saver's state file: a run stopped in its first epoch
-        # may leave the folder without any checkpoint to restore.
-        'if compgen -G {}"/*.index" > /dev/null; then'.format(shlex.quote(restore)),
-        '    restore=(--restore_from {})'.format(shlex.quote(restore)),
-        'fi',
-        'exec {} "${{restore[@]}}"'.format(shlex.join(command)),
-    ]
-    return '\n'.join(lines) + '\n'
-
-
-def slurm_job_name(job):
-    """The job's name in squeue: its folder name, with anything unusual made '_'."""
-    return re.sub(r'[^A-Za-z0-9_.=+-]', '_', job.name)
-
-
-class _InterruptedCommand(KeyboardInterrupt):
-    """Ctrl-C came while a Slurm command ran; it was let finish, and here is its result."""
-
-    def __init__(self, result):
-        super().__init__()
-        self.result = result
-
-
-def _run(command, timeout=120):
-    """Run a Slurm command (an argument list); its CompletedProcess, or InputError if it is not installed.
-
-    The command runs in its own session, so that the terminal's Ctrl-C does not kill it halfway
-    (an sbatch killed after sending its request may still create a job): a Ctrl-C meanwhile lets it
-    finish, then raises _InterruptedCommand carrying its result.
+    command_of(job) is the train.py argument list of a job. Returns (outcomes, interrupted),
+    as run_local does. On Ctrl-C, the jobs followed are cancelled with scancel.
     """
+    for program in ('sbatch', 'squeue', 'scancel'):
+        if shutil.which(program) is None:
+            raise InputError("--launcher slurm: no command '{}' found on the PATH (run the search on a Slurm "
+                             "login node)".format(program))
+    workdir = os.getcwd()
+    # Every script first, so that a path a job script cannot hold stops the search before it submits anything.
+    scripts = {job.name: job_script(job, command_of(job), resources, workdir) for job in jobs}
+    search = _Search(jobs, scripts, resources, poll_seconds, workdir)
     try:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True, start_new_session=True)
-    except FileNotFoundError:
-        raise InputError("--launcher slurm: no command '{}' found on the PATH (run the search on a Slurm login "
-                         "node)".format(command[0])) from None
-    interrupted = False
-    while True:
-        try:
-            stdout, stderr = process.communicate(timeout=timeout)
-            break
-        except KeyboardInterrupt:
-            interrupted = True
-        except subprocess.TimeoutExpired:
-            process.kill()
-            stdout, stderr = process.communicate()
-            stderr += '\n{} did not answer within {} s'.format(command[0], timeout)
-            break
-    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-    if interrupted:
-        raise _InterruptedCommand(result)
-    return result
-
-
-def error_text(result):
-    """What a failed Slurm command said: its error lines (not the 'Try --help' hint), joined."""
-    lines = []
-    for line in (result.stderr + '\n' + result.stdout).splitlines():
-        line = line.strip()
-        if not line or line.startswith('Try "') or line.startswith("Try '"):
-            continue
-        line = re.sub(r'^(sbatch|squeue|scancel|sinfo|sacct): (error: )?', '', line)
-        if line not in lines:
-            lines.append(line)
-    return '; '.join(lines) if lines else 'exit status {}'.format(result.returncode)
-
-
-# Errors of a command that may have reached the controller although it failed: the job may exist.
-UNSURE = re.compile(r'timed out|time out|Unable to contact|Connection refused|Zero Bytes|Transport endpoint|'
-                    r'did not answer|Socket', re.IGNORECASE)
-
-
-def submit(script_path):
-    """sbatch the script; the Slurm job id, or RuntimeError with sbatch's message."""
-    try:
-        result = _run(['sbatch', '--parsable', script_path])
-    except _InterruptedCommand as e:
-        if e.result.returncode == 0:
-            e.job_id = _parse_job_id(e.result)
-        raise
-    if result.returncode != 0:
-        raise RuntimeError(error_text(result))
-    return _parse_job_id(result)
-
-
-def _parse_job_id(result):
-    return result.stdout.strip().split(';')[0]  # `--parsable` prints `id` or `id;cluster`
-
-
-class Status:
-    """What Slurm says about a job: state (COMPLETED...), exit (text, or ''), seconds used, name, pending
-    reason, time limit (seconds, None if none or unknown), partition; final if over."""
-
-    def __init__(self, state, exit_text='', seconds=None, name=None, final=None, reason='', limit=None,
-                 partition=''):
-        self.state, self.exit_text, self.seconds, self.name = state, exit_text, seconds, name
-        self.reason, self.limit, self.partition = reason, limit, partition
-        self.final = state in FINAL_STATES if final is None else final
-
-
-SEPARATOR = '\x1f'  # between squeue's fields: no name or path holds it
-
-
-def _squeue(fields, *options):
-    """squeue's rows (lists of `fields`); None if squeue failed (the controller busy or restarting)."""
-    result = _run(['squeue', '--noheader', *options,
-                   '--Format=' + ','.join(field + ':' + SEPARATOR for field in fields[:-1]) + ',' + fields[-1] + ':'])
-    if result.returncode != 0:
-        if 'Invalid job id' in result.stderr:
-            return []  # none of them is known any more
-        _squeue.error = error_text(result)
-        return None
-    rows = [line.split(SEPARATOR) for line in result.stdout.splitlines()]
-    return [[field.strip() for field in row] for row in rows if len(row) == len(fields)]
-
-
-_squeue.error = ''
-
-
-def query(job_ids):
-    """{job id: Status} for the jobs squeue still knows (finished ones stay listed for MinJobAge, 5 min by default).
-
-    None if squeue itself failed (the controller busy or restarting): ask again later.
-    """
-    rows = _squeue(['JobID', 'State', 'exit_code', 'TimeUsed', 'TimeLimit', 'Partition', 'Name', 'Reason'],
-                   '--states=all', '--jobs=' + ','.join(job_ids))
-    if rows is None:
-        return None
-    statuses = {}
-    for job_id, state, code, used, limit, partition, name, reason in rows:
-        if job_id in job_ids:
-            statuses[job_id] = Status(state.split()[0] if state else 'UNKNOWN', _wait_status_text(code),
-                                      _seconds(used), name, reason=reason, partition=partition,
-                                      limit=time_limit_seconds(limit) if TIME.match(limit) else None)
-    return statuses
-
-
-class _Live:
-    """A job in the queue, not over yet: id, state, name, working directory, and the folder of its log."""
-
-    def __init__(self, job_id, state, name, workdir, stdout):
-        self.job_id, self.state, self.name, self.workdir = job_id, state, name, workdir
-        # squeue shows the --output pattern as written: this search doubles a '%' of the folder name.
-        self.log_folder = os.path.dirname(stdout).replace('%%', '%') if os.path.isabs(stdout) else None
-
-
-def live_jobs():
-    """This user's jobs that are queued or running, as _Live; None if squeue failed."""
-    rows = _squeue(['JobID', 'State', 'Name', 'WorkDir', 'StdOut'], '--user=' + str(os.getuid()))
-    if rows is None:
-        return None
-    return [_Live(*row) for row in rows if row[1] not in FINAL_STATES]
-
-
-def _same_path(a, b):
-    return os.path.realpath(a) == os.path.realpath(b)
-
-
-def jobs_for(job, live, workdir):
-    """The ids of the jobs of `live` that train `job`'s folder: its name, and a log in its folder
-    (or, for a job without a log path of its own, the working directory of the search)."""
-    name = slurm_job_name(job)
-    found = [j for j in live if j.name == name and
-             (_same_path(j.log_folder, job.folder) if j.log_folder else _same_path(j.workdir, workdir))]
-    # The one running first (it holds the folder's lock), then the oldest.
-    found.sort(key=lambda j: (j.state != 'RUNNING', int(j.job_id) if j.job_id.isdigit() else 0))
-    return [j.job_id for j in found]
-
-
-def query_accounting(job_id):
-    """The Status of a job squeue forgot, from sacct; None where accounting is not set up."""
-    if shutil.which('sacct') is None:
-        return None
-    result = _run(['sacct', '--noheader', '--parsable2', '--allocations', '--jobs=' + job_id,
-                   '--format=JobID,State,ExitCode,Elapsed'])
-    for line in result.stdout.splitlines() if result.returncode == 0 else []:
-        fields = line.split('|')
-        if len(fields) == 4 and fields[0] == job_id:
-            code, _, signal_number = fields[2].partition(':')
-            exit_text = 'signal {}'.format(signal_number) if signal_number not in ('', '0') else \
-                ('exit status {}'.format(code) if code not in ('', '0') else '')
-            return Status(fields[1].split()[0], exit_text, _seconds(fields[3]))
-    return None
-
-
-def _wait_status_text(code):
-    """squeue's exit_code is a raw wait status: 512 is exit status 2, 15 is signal 15."""
-    if not code.isdigit() or int(code) == 0:
-        return ''
-    code = int(code)
-    return 'signal {}'.format(code & 0x7f) if code & 0x7f else 'exit status {}'.format(code >> 8)
-
-
-def _seconds(used):
-    """Slurm's `[days-][hours:]minutes:seconds` in seconds, or None."""
-    match = re.match(r'^(?:(\d+)-)?(?:(\d+):)?(\d+):(\d+)$', used.strip())
-    if not match:
-        return None
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
-
-
-def _saved_epoch(folder):
-    """The last epoch whose metrics the folder holds, or None."""
-    try:
-        with open(os.path.join(folder, EVAL_LAST_METRICS)) as f:
-            epoch = json.load(f).get('epoch')
-    except (OSError, ValueError, AttributeError):
-        return None
-    return epoch if isinstance(epoch, int) else None
-
-
-def _nodes_unusable(partition):
-    """True if sinfo says that no node of `partition` (a name, or names joined by ',') takes new jobs."""
-    if not partition or shutil.which('sinfo') is None:
-        return False
-    result = _run(['sinfo', '--noheader', '--partition=' + partition, '--format=%t'])
-    states = [state.rstrip('*~#!%$@^-+') for state in result.stdout.split()] if result.returncode == 0 else []
-    return bool(states) and all(state in UNUSABLE_NODE_STATES for state in states)
+        if jobs:
+            search.follow_live_jobs()
+        search.submit_what_fits()
+        while search.active or search.to_submit:
+            time.sleep(poll_seconds)
+            search.look()
+            search.submit_what_fits()
+    except KeyboardInterrupt:
+        search.cancel_all()
+        return search.outcomes, True
+    return search.outcomes, False
 
 
 class _Tracked:
@@ -515,7 +123,7 @@ class _Search:
             f.write(self.scripts[job.name])
         try:
             job_id = submit(script_path)
-        except _InterruptedCommand as e:
+        except InterruptedCommand as e:
             if getattr(e, 'job_id', None):
                 self._follow(job, e.job_id, attempt)
             raise KeyboardInterrupt from None
@@ -571,7 +179,7 @@ class _Search:
         statuses = query([t.job_id for t in self.active])
         if statuses is None:
             self._status('Slurm does not answer ({}); asking again in {}'.format(
-                _squeue.error, format_duration(self.poll_seconds)))
+                squeue.error, format_duration(self.poll_seconds)))
             return
         for tracked in list(self.active):
             status = statuses.get(tracked.job_id) or query_accounting(tracked.job_id) or _forgotten(tracked.job)
@@ -587,6 +195,15 @@ class _Search:
 
     def _ended(self, tracked, status):
         job = tracked.job
+        if status.exit_text == 'exit status {}'.format(LOCKED_EXIT):
+            holder = _lock_holder(job)
+            if holder and holder != tracked.job_id:
+                # Another search (or the user, by hand) has a job training in this folder, which this search
+                # did not see in the queue: that job's result is this setting's.
+                say('{}: Slurm job {} found the folder locked by Slurm job {} (another search or a job.sbatch '
+                    'submitted by hand): following {}'.format(job.name, tracked.job_id, holder, holder))
+                self._follow(job, holder, tracked.attempt)
+                return
         outcome = Outcome(job, False, status.state + (', ' + status.exit_text if status.exit_text else ''),
                           tracked.log, status.seconds, job_id=tracked.job_id)
         if status_of(job.folder, job.params['num_epochs']) == 'done':  # judged by its folder, whatever its state
@@ -596,7 +213,7 @@ class _Search:
             self._end(outcome)
             return
         stopped_at_limit = status.state == 'TIMEOUT' or self._stopped_by_warning(status)
-        saved = _saved_epoch(job.folder)
+        saved = last_metrics_epoch(job.folder)
         progress = 'epoch {} of {} saved'.format(saved, job.params['num_epochs']) if saved else 'no epoch saved'
         if status.state == 'COMPLETED':
             outcome.detail = 'train.py ended without the result of its last epoch ({})'.format(progress)
@@ -648,7 +265,7 @@ class _Search:
                 'another --partition, --account or --qos, then run the search again'.format(
                     _explain(reason), 'cancelled it' if cancelled else 'could not cancel it: scancel {}'.format(
                         tracked.job_id)))))
-        elif any(reason.startswith(prefix) for prefix in NODES_REASONS) and _nodes_unusable(status.partition):
+        elif any(reason.startswith(prefix) for prefix in NODES_REASONS) and nodes_unusable(status.partition):
             # An administrator may return a node: the job stays queued, the search no longer waits for it.
             self.active.remove(tracked)
             self._end(Outcome(job, False, 'PENDING ({})'.format(reason), None, job_id=tracked.job_id, detail=(
@@ -693,15 +310,15 @@ class _Search:
         """scancel the jobs; return those Slurm does not confirm cancelled (if `report`, say how to cancel them)."""
         ids = [t.job_id for t in tracked]
         try:
-            result = _run(['scancel'] + ids)
-        except _InterruptedCommand as e:  # Ctrl-C again: scancel was let finish all the same
+            result = run_command(['scancel'] + ids)
+        except InterruptedCommand as e:  # Ctrl-C again: scancel was let finish all the same
             result = e.result
         if result.returncode == 0 and not result.stderr.strip():
             return []
         # Did it work all the same (a job that had just ended), or not at all (a controller that does not answer)?
         try:
             statuses = query(ids)
-        except _InterruptedCommand:
+        except InterruptedCommand:
             statuses = None
         alive = [t for t in tracked if statuses is None or t.job_id not in statuses or
                  not (statuses[t.job_id].final or statuses[t.job_id].state in ('COMPLETING', 'CANCELLED'))]
@@ -752,64 +369,18 @@ def _from_id_file(job):
     return [job_id] if status and not status.final and status.name == slurm_job_name(job) else []
 
 
+def _lock_holder(job):
+    """The id of the Slurm job that last took the folder's lock (job.sbatch writes it there), or None."""
+    try:
+        with open(os.path.join(job.folder, LOCK_FILE)) as f:
+            job_id = f.read(32).strip()
+    except OSError:
+        return None
+    return job_id if job_id.isdigit() else None
+
+
 def _forgotten(job):
     """A job neither squeue nor sacct knows any more: judged by its files (a result of every epoch: done)."""
     if status_of(job.folder, job.params['num_epochs']) == 'done':
         return Status('COMPLETED', 'judged by its metrics files', final=True)
     return Status('UNKNOWN', 'over, but squeue and sacct no longer know how it ended', final=True)
-
-
-def run_slurm(jobs, command_of, resources, poll_seconds=30):
-    """Submit `jobs` to Slurm (or follow them if a previous search did) and wait until all end.
-
-    command_of(job) is the train.py argument list of a job. Returns (outcomes, interrupted),
-    as run_local does. On Ctrl-C, the jobs followed are cancelled with scancel.
-    """
-    for program in ('sbatch', 'squeue', 'scancel'):
-        if shutil.which(program) is None:
-            raise InputError("--launcher slurm: no command '{}' found on the PATH (run the search on a Slurm "
-                             "login node)".format(program))
-    workdir = os.getcwd()
-    # Every script first, so that a path a job script cannot hold stops the search before it submits anything.
-    scripts = {job.name: job_script(job, command_of(job), resources, workdir) for job in jobs}
-    search = _Search(jobs, scripts, resources, poll_seconds, workdir)
-    try:
-        if jobs:
-            search.follow_live_jobs()
-        search.submit_what_fits()
-        while search.active or search.to_submit:
-            time.sleep(poll_seconds)
-            search.look()
-            search.submit_what_fits()
-    except KeyboardInterrupt:
-        search.cancel_all()
-        return search.outcomes, True
-    return search.outcomes, False
-
-
-def slurm_resources(args, section):
-    """The `slurm` section of search.json, overridden by the command line; checked even when not used.
-
-    The lists (`extra`, `setup`) of the command line come after those of the section.
-    """
-    source = os.path.join(args.parent_dir, SEARCH_FILE)
-    check_resources(section, source)
-    given = {'partition': args.partition, 'time': args.time, 'cpus': args.cpus, 'mem': args.mem,
-             'gpus': int(args.gpus) if args.gpus and args.gpus.isdigit() else args.gpus,
-             'account': args.account, 'qos': args.qos, 'signal': args.signal, 'retries': args.retries,
-             'max_queued': args.max_queued, 'extra': args.sbatch, 'setup': args.setup}
-    given = {key: value for key, value in given.items() if value is not None}
-    if given and args.launcher != 'slurm':
-        key = next(iter(given))
-        raise InputError("--{} only applies with --launcher slurm".format(CLI_FLAGS.get(key, key)))
-    check_resources(given)
-    for key in ('extra', 'setup'):
-        if key in given:
-            given[key] = list(section.get(key) or []) + given[key]
-    resources = dict(section, **given)
-    signal, limit = resources.get('signal'), resources.get('time')
-    if signal and limit and time_limit_seconds(limit) is not None and signal >= time_limit_seconds(limit):
-        where = '--signal' if 'signal' in given else "{}: Slurm 'signal'".format(source)
-        raise InputError("{} ({} s before the time limit) must be shorter than the time limit {} ({} s)".format(
-            where, signal, limit, time_limit_seconds(limit)))
-    return resources

@@ -1,6 +1,8 @@
-"""Helpers for tests that watch a running process: read its output with a deadline, find live processes."""
+"""Helpers for tests that watch a running process: read its output with a deadline (or in a thread), find live
+processes."""
 import os
 import selectors
+import threading
 import time
 
 
@@ -34,3 +36,41 @@ def processes_mentioning(text):
         except OSError:
             pass
     return pids
+
+
+class Follower:
+    """A process whose output a thread reads as it comes, so that a test can do something else meanwhile (and
+    several processes go on at once). on_line(line), if given, runs in that thread for each line; what it
+    raises is kept in `errors`."""
+
+    def __init__(self, process, on_line=None):
+        self.process, self.lines, self.errors = process, [], []
+        self._thread = threading.Thread(target=self._read, args=(on_line,), daemon=True)
+        self._thread.start()
+
+    def _read(self, on_line):
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if on_line is not None:
+                try:
+                    on_line(line)
+                except Exception as e:  # reported by the test, not lost in the thread
+                    self.errors.append(e)
+
+    def wait_until(self, done, timeout=120):
+        """The lines so far once done(lines) is true; AssertionError after `timeout` s or if the process ended."""
+        deadline = time.monotonic() + timeout
+        while not done(list(self.lines)):
+            assert self._thread.is_alive(), 'The process ended; its output:\n' + ''.join(self.lines)
+            assert time.monotonic() < deadline, 'Timed out; output so far:\n' + ''.join(self.lines)
+            time.sleep(0.05)
+        return list(self.lines)
+
+    def output(self, timeout=60):
+        """All of its output, once it has ended (within `timeout` s)."""
+        self.process.wait(timeout=timeout)
+        self._thread.join(timeout=10)
+        return ''.join(self.lines)
+
+    def kill(self):
+        self.process.kill()

@@ -7,10 +7,13 @@ environment variable SLURM_CONF (see SlurmCluster.env). Needs root (the jobs run
 the user who submits them, and slurmd must be able to become that user) and the
 Debian packages slurm-wlm and munge.
 
+The node says it has CPUS CPUs (at least 4, whatever the machine has), so that the three jobs
+of the two searches that wait for Slurm's time limits run at once.
+
 Used by the fixture in test_search_slurm.py; by hand:
 
-    python tests/slurm_cluster.py /tmp/cluster      # starts it, prints the SLURM_CONF to export,
-                                                    # stops it on Ctrl-C
+    python tests/helpers/slurm_cluster.py /tmp/cluster   # starts it, prints the SLURM_CONF to export,
+                                                         # stops it on Ctrl-C
 """
 import os
 import shutil
@@ -21,6 +24,7 @@ import sys
 import time
 
 DAEMONS = ('munged', 'slurmctld', 'slurmd')
+CPUS = max(4, os.cpu_count() or 1)
 CLIENTS = ('sbatch', 'squeue', 'scancel', 'sinfo', 'scontrol')
 
 
@@ -54,7 +58,7 @@ def _memory_mb():
 
 
 SLURM_CONF = """\
-# A single-node test cluster (written by tests/slurm_cluster.py).
+# A single-node test cluster (written by tests/helpers/slurm_cluster.py).
 ClusterName=testcluster
 SlurmctldHost={host}(127.0.0.1)
 SlurmctldPort={ctld_port}
@@ -78,6 +82,10 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 MpiDefault=none
 ReturnToService=2
+# Commands give up on a controller that does not answer after 5 s (10 by default): the tests that stop it wait less.
+MessageTimeout=5
+# The node's CPUs as this file says (more than the machine may have: tiny jobs share them).
+SlurmdParameters=config_overrides
 SchedulerType=sched/backfill
 # Finished jobs stay visible to squeue for 5 minutes (the search reads their state there).
 MinJobAge=300
@@ -110,7 +118,7 @@ class SlurmCluster:
             os.makedirs(os.path.join(self.folder, sub), exist_ok=True)
         self.host = socket.gethostname().split('.')[0]
         with open(self.conf, 'w') as f:
-            f.write(SLURM_CONF.format(host=self.host, folder=self.folder, cpus=os.cpu_count(),
+            f.write(SLURM_CONF.format(host=self.host, folder=self.folder, cpus=CPUS,
                                       memory=_memory_mb(), ctld_port=_free_port(), slurmd_port=_free_port()))
         key = os.path.join(self.folder, 'munge.key')
         with open(key, 'wb') as f:
@@ -140,7 +148,7 @@ class SlurmCluster:
 
     def pause(self):
         """Stop slurmctld (SIGSTOP): a controller that does not answer; the commands time out (MessageTimeout,
-        10 s), but a request sent meanwhile waits in its socket and is handled after resume()."""
+        5 s), but a request sent meanwhile waits in its socket and is handled after resume()."""
         os.kill(self.pid('slurmctld'), signal.SIGSTOP)
 
     def resume(self):
