@@ -27,9 +27,7 @@ from model.core.files import check_output_dir
 from ner.corpora import SPLITS, load_corpus, write_split
 from ner.entities import get_entities
 from ner.synthetic import generate
-
-# The files build_vocab.py writes: an overwritten dataset makes them stale.
-VOCABULARY_FILES = ('words.txt', 'tags.txt', 'chars.txt', 'dataset_params.json')
+from ner.vocab import VOCABULARY_FILES  # the files build_vocab.py writes: an overwritten dataset makes them stale
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--data_dir', default=None,

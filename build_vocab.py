@@ -18,6 +18,7 @@ import tempfile
 from model.core.errors import InputError, run_script
 from model.core.files import save_dict_to_json
 from ner.corpora import LABELS, SPLITS, read_split
+from ner.vocab import CHARS, DATASET_PARAMS, TAGS, VOCABULARY_FILES, WORDS
 
 PAD_WORD = '<pad>'
 PAD_TAG = 'O'
@@ -110,13 +111,25 @@ def build_vocab(data_dir, min_count_word=1, min_count_tag=1):
         raise InputError("No folder {}: {}".format(data_dir, RUN_BUILD_FIRST))
     splits = {split: read_split(os.path.join(data_dir, split), RUN_BUILD_FIRST, strict=True) for split in SPLITS}
     train = splits['train']
+    # Adapt it here to your data. The minimum counts are options (--min_count_word, --min_count_tag); another
+    # vocabulary (of part-of-speech tags, say) is one more step like these, its file named in ner/vocab.py.
+    # A change to the words themselves (lower-casing them) must be made alike where ner/input_fn.py looks them up.
+
+    # 1. Words: the training words seen at least min_count_word times, after <pad>
     words = word_vocabulary(train, min_count_word)
+
+    # 2. Chars: the characters of those words, after <pad>
+    chars = char_vocabulary(train, words)
+
+    # 3. Tags: O (it pads the labels), then the training tags; every dev and test tag must be one of them
     tags, train_tag_counts = tag_vocabulary(train, min_count_tag)
     check_tags_known(splits, tags, train_tag_counts, min_count_tag)
-    chars = char_vocabulary(train, words)
-    write_lines_atomically({os.path.join(data_dir, 'words.txt'): words,
-                            os.path.join(data_dir, 'tags.txt'): tags,
-                            os.path.join(data_dir, 'chars.txt'): chars})
+
+    write_lines_atomically({os.path.join(data_dir, WORDS): words,
+                            os.path.join(data_dir, TAGS): tags,
+                            os.path.join(data_dir, CHARS): chars})
+
+    # 4. The sizes: dataset_params.json, which train.py adds to params.json's
     dataset_params = {
         'train_size': len(train),
         'dev_size': len(splits['dev']),
@@ -129,7 +142,7 @@ def build_vocab(data_dir, min_count_word=1, min_count_tag=1):
         'num_oov_buckets': NUM_OOV_BUCKETS,
     }
     # Written last: a dataset_params.json always describes the vocabulary files beside it.
-    save_dict_to_json(dataset_params, os.path.join(data_dir, 'dataset_params.json'))
+    save_dict_to_json(dataset_params, os.path.join(data_dir, DATASET_PARAMS))
     return dataset_params
 
 
@@ -137,7 +150,8 @@ def main(args):
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     logging.info("Building the vocabularies of %s from its training split...", args.data_dir)
     dataset_params = build_vocab(args.data_dir, args.min_count_word, args.min_count_tag)
-    logging.info("- done. Saved words.txt, tags.txt, chars.txt and dataset_params.json in %s", args.data_dir)
+    logging.info("- done. Saved %s and %s in %s", ', '.join(VOCABULARY_FILES[:-1]), VOCABULARY_FILES[-1],
+                 args.data_dir)
     logging.info("Characteristics of the dataset:")
     for key, value in dataset_params.items():
         logging.info("- %s: %s", key, value)

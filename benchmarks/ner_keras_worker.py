@@ -38,7 +38,7 @@ from ner.crf import crf_decode, crf_log_likelihood  # noqa: E402
 
 SEED = 230
 FEATURES = ('sentence', 'chars', 'casing', 'sentence_lengths', 'labels')
-NUM_CASINGS = 8  # ner/network.py's CASINGS
+NUM_CASINGS = 8  # ner/features.py's CASINGS
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--batches', required=True, help="The .npz ner_worker.py wrote")

@@ -2,7 +2,8 @@
 
 See examples.py for what each name is for. The pipeline and the network are
 ner/input_fn.py, ner/model_fn.py and ner/network.py; the data set is built by
-build_ner_dataset.py and build_vocab.py. Nothing here imports TensorFlow at import time.
+build_ner_dataset.py and build_vocab.py (the vocabulary's file names: ner/vocab.py).
+Nothing here imports TensorFlow at import time.
 """
 import hashlib
 import logging
@@ -12,13 +13,11 @@ import sys
 from model.core.errors import InputError
 from model.core.files import read_json
 from model.core.layout import VOCAB_DIR
+from ner.corpora import LABELS, SENTENCES, read_split
+from ner.vocab import DATASET_PARAMS, TAGS, VOCABULARIES, VOCABULARY_FILES
 
 DEFAULT_DATA_DIR = 'data/NER'
 SPLIT_DIRS = {'train': 'train', 'dev': 'dev', 'test': 'test'}
-# The vocabulary files the weights depend on (their ids are the rows of the embeddings and of the output
-# layer), and the sizes build_vocab.py wrote beside them.
-VOCABULARIES = ('words.txt', 'tags.txt', 'chars.txt')
-DATASET_PARAMS = 'dataset_params.json'
 # What dataset_params.json brings into params (as the course's params.update(dataset_params.json)).
 DATASET_KEYS = ('vocab_size', 'number_of_tags', 'char_vocab_size', 'pad_word', 'pad_tag', 'num_oov_buckets')
 RUN_BUILD_VOCAB = "run python build_vocab.py --data_dir {} first"
@@ -34,7 +33,7 @@ def check_params(params):
 def load_dataset_params(vocab_dir, params):
     """Add dataset_params.json's sizes to params, and where the vocabulary files are."""
     json_path = os.path.join(vocab_dir, DATASET_PARAMS)
-    missing = [name for name in VOCABULARIES + (DATASET_PARAMS,) if not os.path.isfile(os.path.join(vocab_dir, name))]
+    missing = [name for name in VOCABULARY_FILES if not os.path.isfile(os.path.join(vocab_dir, name))]
     if missing:
         raise InputError("No {} in {}: {}".format(' or '.join(missing), vocab_dir, RUN_BUILD_VOCAB.format(vocab_dir)))
     dataset_params = read_json(json_path, 'dataset params file')
@@ -44,19 +43,24 @@ def load_dataset_params(vocab_dir, params):
     for key in DATASET_KEYS:
         setattr(params, key, dataset_params[key])
     params.vocab_dir = vocab_dir
-    params.tags_path = os.path.join(vocab_dir, 'tags.txt')
+    params.tags_path = os.path.join(vocab_dir, TAGS)
 
 
 def load_split(data_dir, split, params):
-    """((sentences.txt, labels.txt, sentence lengths), number of sentences) of a split, every line checked first.
+    """((sentences.txt, labels.txt, sentence lengths), number of sentences) of a split; input_fn reads them."""
+    load_dataset_params(data_dir, params)
+    split_dir = os.path.join(data_dir, SPLIT_DIRS[split])
+    lengths = checked_sentence_lengths(split_dir, params, data_dir)
+    return (os.path.join(split_dir, SENTENCES), os.path.join(split_dir, LABELS), lengths), len(lengths)
+
+
+def checked_sentence_lengths(split_dir, params, data_dir):
+    """The number of tokens of each sentence of a split, every line checked first.
 
     The checks are the ones build_vocab.py makes (same line counts, one tag per token, single
     spaces) and every tag must be in tags.txt: tf.data would fail on them mid-epoch, or worse,
     silently read a shifted sentence.
     """
-    from ner.corpora import read_split
-    load_dataset_params(data_dir, params)
-    split_dir = os.path.join(data_dir, SPLIT_DIRS[split])
     sentences = read_split(split_dir, "build the data set with python build_ner_dataset.py", strict=True)
     with open(params.tags_path, encoding='utf-8') as f:
         known = set(line.rstrip('\n') for line in f)
@@ -65,45 +69,21 @@ def load_split(data_dir, split, params):
         if unknown:
             raise InputError("{}: tag {!r} is not in {}: {}".format(
                 sentence.where, unknown[0], params.tags_path, RUN_BUILD_VOCAB.format(data_dir)))
-    lengths = [len(sentence.tokens) for sentence in sentences]
-    return (os.path.join(split_dir, 'sentences.txt'), os.path.join(split_dir, 'labels.txt'), lengths), len(sentences)
+    return [len(sentence.tokens) for sentence in sentences]
 
 
 def num_batches(data, size, params):
-    """Batches in one pass over a split: sentences are batched by length (see ner/input_fn.py)."""
-    from ner.input_fn import num_batches as batches_of
+    """Batches in one pass over a split: sentences are batched by length (see ner/batching.py)."""
+    from ner.batching import num_batches as batches_of
     return batches_of(data[2], params.batch_size)
-
-
-# Memory a split takes kept prepared in memory, per token, at its peak while the first epoch prepares
-# it: 575 bytes measured on 700,690 tokens of the synthetic set (the token strings, word, casing and
-# tag ids, characters, and the per-sentence tensors before they are batched into one).
-PREPARED_BYTES_PER_TOKEN = 600
-
-
-def prepared_in_memory(lengths, params, what):
-    """Whether a split of sentences of these lengths is prepared once and kept in memory (within
-    cache_budget_mb) or prepared again every epoch; logs one line saying which and why."""
-    from model.core.memory import cache_budget, mb
-    budget, budget_source = cache_budget(params)
-    tokens = sum(lengths)
-    need = PREPARED_BYTES_PER_TOKEN * tokens
-    figures = "{} sentences, {} tokens: up to {} MB".format(len(lengths), tokens, mb(need))
-    if need <= budget:
-        logging.info("%s: prepared once, then kept in memory, within the cache budget of %s MB (%s): %s",
-                     what, mb(budget), budget_source, figures)
-        return True
-    logging.info("%s: prepared again every epoch, as in memory they would pass the cache budget of %s MB (%s): %s",
-                 what, mb(budget), budget_source, figures)
-    return False
 
 
 def input_fn(is_training, data, params):
     """The course's train.py steps: lookup tables, load_dataset_from_text, then input_fn(mode, ...)."""
     from model.core.tf_compat import tf
     from ner import input_fn as ner_input
+    from ner.batching import kept_in_memory
     sentences_path, labels_path, lengths = data
-    kept = prepared_in_memory(lengths, params, 'Training sentences' if is_training else 'Evaluation sentences')
     # Load Vocabularies (tables initialized by tf.tables_initializer(), in variable_init_op)
     vocabs = ner_input.load_vocabularies(params)
     params.id_pad_word = vocabs['words'].lookup(tf.constant(params.pad_word))
@@ -111,8 +91,9 @@ def input_fn(is_training, data, params):
     # Create the input data pipeline
     sentences = ner_input.load_sentences(sentences_path, vocabs, params)
     labels = ner_input.load_dataset_from_text(labels_path, vocabs['tags'])
-    return ner_input.input_fn('train' if is_training else 'eval', sentences, labels, params,
-                              len(lengths) if kept else None)
+    # Prepared once and kept in memory if the split fits the cache budget, else prepared every epoch
+    num_sentences = kept_in_memory(lengths, params, 'Training sentences' if is_training else 'Evaluation sentences')
+    return ner_input.input_fn('train' if is_training else 'eval', sentences, labels, params, num_sentences)
 
 
 def model_fn(mode, inputs, params, reuse=False):
@@ -182,13 +163,14 @@ def predict(paths, params, model_dir, restore_from, output=None):
     from model.core.tf_compat import tf
     from ner import input_fn as ner_input
     from ner import model_fn as ner_model
+    from ner import predict_input
     from ner.entities import get_entities
     trained_vocabulary(model_dir, params)
     sentences = read_sentences(paths)
 
     with tf.Graph().as_default():
         vocabs = ner_input.load_vocabularies(params)
-        inputs = ner_input.predict_input_fn([sentence for _, sentence in sentences], vocabs, params)
+        inputs = predict_input.predict_input_fn([sentence for _, sentence in sentences], vocabs, params)
         model_spec = ner_model.model_fn('predict', inputs, params)
         results = []
         for tokens, tags, lengths in run_predictions(model_spec, ['tokens', 'tags', 'sentence_lengths'],
@@ -235,8 +217,9 @@ def serving_signature(params, model_dir):
     """The exported model's inputs and outputs: raw sentences in; tokens, tags and sentence lengths out."""
     from ner import input_fn as ner_input
     from ner import model_fn as ner_model
+    from ner import predict_input
     trained_vocabulary(model_dir, params)
-    inputs = ner_input.serving_input_fn(ner_input.load_vocabularies(params), params)
+    inputs = predict_input.serving_input_fn(ner_input.load_vocabularies(params), params)
     model_spec = ner_model.model_fn('predict', inputs, params)
     outputs = {'tokens': model_spec['tokens'], 'tags': model_spec['tags'],
                'sentence_lengths': model_spec['sentence_lengths']}

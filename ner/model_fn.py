@@ -147,7 +147,7 @@ def model_fn(mode, inputs, params, reuse=False):
     # Create the model specification and return it
     # It contains nodes or operations in the graph that will be used for training and evaluation
     model_spec = dict(inputs)
-    # The vocabulary lookup tables (and the splits prepared once, see ner/input_fn.py) are initialized with the variables.
+    # The vocabulary lookup tables (and the splits prepared once, see ner/batching.py) are initialized with the variables.
     model_spec['variable_init_op'] = tf.group(tf.global_variables_initializer(), tf.tables_initializer())
     model_spec['predictions'] = predictions
     model_spec['loss'] = loss

@@ -1,11 +1,11 @@
-"""ner/network.py's fast forms against the plain TensorFlow they replace: the same numbers, values and gradients."""
+"""ner/fast_layers.py against the plain TensorFlow it replaces: the same numbers, values and gradients."""
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from model.core.tf_compat import tf
-from ner import network
+from ner import fast_layers
 
 LENGTHS = [7, 3, 1, 7, 5]
 
@@ -16,7 +16,7 @@ def test_fused_bidirectional_lstm_equals_tf_bidirectional_dynamic_rnn():
     with tf.Graph().as_default():
         features, lengths = tf.constant(features_value), tf.constant(LENGTHS)
         with tf.variable_scope('fused'):
-            fused = network.bidirectional_lstm(features, lengths, 4)
+            fused = fast_layers.bidirectional_lstm(features, lengths, 4)
         with tf.variable_scope('plain'):
             cells = [tf.nn.rnn_cell.LSTMCell(4, name=name) for name in ('forward', 'backward')]
             (forward, backward), _ = tf.nn.bidirectional_dynamic_rnn(*cells, features, sequence_length=lengths,
@@ -53,8 +53,10 @@ def test_char_features_of_distinct_words_equal_the_cnn_on_every_token(kernel_siz
     chars_value = spellings[rng.randint(0, len(spellings), size=(len(LENGTHS), max(LENGTHS)))]
     with tf.Graph().as_default():
         chars = tf.constant(chars_value, tf.int64)
-        with tf.variable_scope('chars'):
-            distinct = network.char_features(chars, params)
+        with tf.variable_scope('chars'):  # as ner/network.py makes them
+            char_embeddings = tf.get_variable('char_embeddings', dtype=tf.float32,
+                                              shape=[params.char_vocab_size, params.char_embedding_size])
+            distinct = fast_layers.char_cnn(char_embeddings, chars, params.char_filters, params.char_kernel_size)
         with tf.variable_scope('chars', reuse=True):
             # The CNN on each token's characters, as the course's layout would run it.
             embeddings = tf.get_variable('char_embeddings')
