@@ -46,20 +46,28 @@ def params(tmp_path):
 
 # Tests that need something CI installs (the Slurm tests need slurm-wlm and munge, which .ci/run
 # installs): a skip there on CI means the install failed, and must fail the run, not pass it quietly.
-MUST_RUN_ON_CI = ('tests/test_search_slurm.py',)
+# A prefix: every Slurm test file, however the Slurm tests are split.
+MUST_RUN_ON_CI = ('tests/test_search_slurm',)
 
 
-# The longest test files (minutes: Slurm's time limits are whole minutes; the benchmark runs every part)
-# go first, so that with test.sh's two processes (one file at a time each, in this order: test.sh asks
-# pytest-xdist not to reorder them) neither finishes last alone.
-LONGEST_FIRST = ('tests/test_search_slurm.py', 'tests/test_bench.py')
+# test.sh's two processes each take one file at a time, in this order (test.sh asks pytest-xdist not to
+# reorder them). The longest files go first, so that neither process is left running one alone at the end:
+# those named here (Slurm's time limits are whole minutes; the benchmark runs every part; then the files
+# that run the scripts several times over), then the other files with a slow test, then the quick files.
+LONGEST_FIRST = ('tests/test_search_slurm.py', 'tests/test_bench.py', 'tests/test_run_sh.py',
+                 'tests/test_end_to_end.py', 'tests/test_interrupts.py', 'tests/test_resume.py',
+                 'tests/test_hparams.py')
 
 
 def pytest_collection_modifyitems(items):
+    files_with_slow_tests = {item.nodeid.split('::')[0] for item in items if item.get_closest_marker('slow')}
+
     def rank(item):
         path = item.nodeid.split('::')[0]
-        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
-    items.sort(key=rank)  # stable: each file keeps its own order
+        if path in LONGEST_FIRST:
+            return (0, LONGEST_FIRST.index(path))
+        return (1 if path in files_with_slow_tests else 2, 0)
+    items.sort(key=rank)  # stable: each file keeps its own order, and the files theirs within a rank
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -67,6 +75,6 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     on_ci = os.environ.get('CI', '').lower() in ('true', '1')
-    if on_ci and report.skipped and any(item.nodeid.startswith(path) for path in MUST_RUN_ON_CI):
+    if on_ci and report.skipped and item.nodeid.startswith(MUST_RUN_ON_CI):
         report.outcome = 'failed'
         report.longrepr = 'skipped on CI, where it must run: {}'.format(report.longrepr)

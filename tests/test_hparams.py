@@ -173,7 +173,8 @@ def test_training_evaluating_and_resuming_write_one_session_and_its_metrics(data
 
     metrics = evaluate.main(script_args(model_dir, data_dir, 'best_weights'))
     written = scalars(os.path.join(model_dir, HPARAMS))
-    assert read_json(os.path.join(model_dir, 'metrics_test_best_weights.json')) == metrics
+    written_file = read_json(os.path.join(model_dir, 'metrics_test_best_weights.json'))
+    assert {key: written_file[key] for key in metrics} == metrics  # beside them, the report (test_reports.py)
     for key in ('accuracy', 'loss'):
         assert written['test_best_weights/' + key] == [(best['epoch'], metrics[key])]
     assert session_files(model_dir) == [session]
@@ -224,7 +225,10 @@ def script(name, *arguments, cwd):
 
 @pytest.fixture(scope='module')
 def search(data_dir, tmp_path_factory):
-    """A finished two-run search, as a user runs it: search, evaluate.py on each run, synthesize_results.py."""
+    """A finished two-run search, as a user runs it: search, evaluate.py on each run, synthesize_results.py.
+
+    evaluate.py runs in-process (the files it writes are the same; a process more would only start TensorFlow again).
+    """
     home = tmp_path_factory.mktemp('hparams_search')
     parent = str(home / 'learning_rate')
     write_params(parent, num_epochs=1)
@@ -232,7 +236,7 @@ def search(data_dir, tmp_path_factory):
         json.dump({'learning_rate': [1e-3, 1e-2]}, f)
     script('search_hyperparams.py', '--parent_dir', parent, '--data_dir', data_dir, '--jobs', '2', cwd=str(home))
     for name in JOBS:
-        script('evaluate.py', '--model_dir', os.path.join(parent, name), '--data_dir', data_dir, cwd=str(home))
+        evaluate.main(script_args(os.path.join(parent, name), data_dir, 'best_weights'))
     table = script('synthesize_results.py', '--parent_dir', parent, cwd=str(home))
     return parent, table
 
@@ -315,11 +319,12 @@ def metric_values(group):
 
 
 def expected_metrics(model_dir):
-    """{tag: (value, step)} as the run's metrics JSON files say."""
+    """{tag: (value, step)} as the run's metrics JSON files say (the test file's metrics; its report by class
+    and the data set evaluated on are no metrics of the session)."""
     best = read_json(os.path.join(model_dir, 'metrics_eval_best_weights.json'))
     test = read_json(os.path.join(model_dir, 'metrics_test_best_weights.json'))
     expected = {'eval_best_weights/' + key: (value, best['epoch']) for key, value in best.items()}
-    expected.update({'test_best_weights/' + key: (value, best['epoch']) for key, value in test.items()})
+    expected.update({'test_best_weights/' + key: (test[key], best['epoch']) for key in METRICS['vision']})
     return expected
 
 
@@ -355,15 +360,16 @@ def test_tensorboard_shows_the_search_as_the_metrics_files_and_the_table_say(sea
         assert [session['name'] for session in group['sessions']] == [group['name']]
 
     # synthesize_results.py's table: every number in it is the dashboard's, at the table's precision.
-    lines = [line.strip('| ').split(' | ') for line in table.splitlines()]
+    lines = [line.strip('| ').split(' | ') for line in table.splitlines() if line.startswith('|')]
     header, cells = lines[0], lines[2:]
-    assert header == ['experiment', 'learning_rate', 'accuracy', 'loss', 'epoch']
+    assert header == ['experiment', 'state', 'learning_rate', 'accuracy', 'loss', 'epoch']
     assert sorted(row[0] for row in cells) == sorted(rows)
     for row in cells:
         group = rows[row[0]]
-        assert row[1] == format_value(group['hparams']['learning_rate'])
+        assert row[1] == 'finished'
+        assert row[2] == format_value(group['hparams']['learning_rate'])
         values = metric_values(group)
-        for key, cell in zip(header[2:], row[2:], strict=False):
+        for key, cell in zip(header[3:], row[3:], strict=False):
             assert '{:.4f}'.format(float(cell)) == '{:.4f}'.format(values['eval_best_weights/' + key][0]), key
 
 

@@ -154,3 +154,31 @@ def test_random_flip_mirrors_some_images_and_only_with_the_flag(data_dir, params
     assert [plain_labels[index] for index, _ in found] == list(unflipped_labels)
     assert not any(is_mirrored for _, is_mirrored in found)
     assert [orientation(image, plain)[1] for image in flipped] == mirrored
+
+
+def test_images_of_any_mode_in_the_built_dataset_decode_as_rgb(tmp_path, params):
+    """Files copied straight into a split folder, without build_dataset.py: all become RGB in [0, 1]."""
+    rng = np.random.default_rng(0)
+    pixels = (rng.random((40, 50, 3)) * 255).astype(np.uint8)
+    rgb = Image.fromarray(pixels)
+    folder = tmp_path / 'train_signs'
+    folder.mkdir()
+    rgb.convert('L').save(folder / '0_IMG_gray.jpg')
+    rgb.convert('L').save(folder / '1_IMG_gray.png')
+    rgb.convert('LA').save(folder / '2_IMG_gray_alpha.png')
+    rgb.convert('RGBA').save(folder / '3_IMG_rgba.png')
+    rgb.convert('P').save(folder / '4_IMG_palette.png')
+    rgb.convert('CMYK').save(folder / '5_IMG_cmyk.jpg')
+    rgb.convert('1').save(folder / '0_IMG_black_and_white.png')
+    Image.fromarray((rng.random((40, 50)) * 65535).astype(np.uint16)).save(folder / '1_IMG_16bit.png')
+    rgb.save(folder / '2_IMG_progressive.jpg', progressive=True)
+    filenames, labels = list_images(str(folder), 6)
+    params.batch_size = len(filenames)
+    with tf.Graph().as_default():
+        inputs = input_fn(False, filenames, labels, params)
+        with tf.Session() as sess:
+            sess.run(inputs['iterator_init_op'])
+            images = sess.run(inputs['images'])
+    assert images.shape == (9, params.image_size, params.image_size, 3)
+    assert 0.0 <= images.min() and images.max() <= 1.0
+    assert all(image.std() > 0.01 for image in images)  # real pictures, not blank fills

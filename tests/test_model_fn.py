@@ -10,7 +10,7 @@ from model.core.tf_compat import tf
 from model.model_fn import model_fn
 
 SPEC_KEYS = {'images', 'labels', 'iterator_init_op', 'variable_init_op', 'predictions', 'loss', 'accuracy',
-             'metrics', 'update_metrics', 'metrics_init_op', 'summary_op'}
+             'metrics', 'update_metrics', 'metrics_init_op', 'summary_op', 'confusion_matrix', 'class_names'}
 
 
 def test_train_and_eval_specs_share_weights(params):
@@ -62,10 +62,10 @@ def test_metrics_accumulate_and_reset_to_zero(params):
             assert eval_values['loss'] > 0
             sess.run(eval_spec['metrics_init_op'])
             eval_vars = tf.get_collection(tf.GraphKeys.LOCAL_VARIABLES, scope='metrics_1/')
-            assert eval_vars and all(v == 0 for v in sess.run(eval_vars))
+            assert eval_vars and all(np.all(v == 0) for v in sess.run(eval_vars))  # the confusion matrix too
             # Resetting the eval metrics leaves the train metrics alone.
             train_vars = tf.get_collection(tf.GraphKeys.LOCAL_VARIABLES, scope='metrics/')
-            assert any(v != 0 for v in sess.run(train_vars))
+            assert any(np.any(v != 0) for v in sess.run(train_vars))
             assert sess.run(accuracy) == 0
 
 

@@ -1,5 +1,6 @@
 """run.sh as a user runs it, in a copy of the repository: trained, stopped by Ctrl-C, run again to resume,
-run a third time to evaluate only. Tiny params and a tiny set of photos in data/SIGNS, as a user's own.
+run a third time to evaluate only; and stopped when photos arrive after a run on a synthetic set. Tiny params
+and a tiny set of photos in data/SIGNS, as a user's own.
 
 The copy gets a virtual environment that sees the packages of the one running the tests, so that
 setup.sh finds everything installed (it installs nothing, and never into the environment it sees).
@@ -120,3 +121,28 @@ def test_run_sh_resumes_after_ctrl_c_then_only_evaluates_once_trained(raw_dir, t
     assert 'Epoch' not in third and 'Done building dataset' not in third
     assert {folder: contents(os.path.join(model_dir, folder)) for folder in weights} == weights
     assert read_json(os.path.join(model_dir, 'metrics_test_best_weights.json')) == test_metrics
+
+
+def test_run_sh_stops_when_photos_arrive_after_a_synthetic_run(raw_dir, data_dir, trained, tmp_path):
+    """Weights trained on a synthetic set, then photos in data/SIGNS: run.sh builds the data set again from the
+    photos, and stops rather than go on training (or evaluating) the synthetic set's weights on them."""
+    repo = copy_of_the_repository(str(tmp_path / 'repo'))
+    base_python = environment_seeing_ours(os.path.join(repo, '.venv'))
+    built = os.path.join(repo, 'data', '64x64_SIGNS')
+    shutil.copytree(data_dir, built)  # built from the synthetic raw_dir, as its source.json says
+    model_dir = os.path.join(repo, 'experiments', 'base_model')
+    shutil.copytree(trained, model_dir, dirs_exist_ok=True)  # trained on it: its dataset.json says so
+    photos = shutil.copytree(raw_dir, os.path.join(repo, 'data', 'SIGNS'))
+    weights = {folder: contents(os.path.join(model_dir, folder)) for folder in ('last_weights', 'best_weights')}
+
+    process = run_sh(repo, base_python)
+    output = finish(process)
+    assert process.returncode == 2, output
+    assert 'data/64x64_SIGNS was built from {}, not from data/SIGNS: building it again from data/SIGNS'.format(
+        os.path.abspath(raw_dir)) in output
+    assert read_json(os.path.join(built, 'source.json'))['source'] == photos
+    assert ('Error: experiments/base_model holds weights trained on the data set built from {}, and '
+            'data/64x64_SIGNS is now built from {}.'.format(os.path.abspath(raw_dir), photos)) in output
+    assert 'Epoch' not in output and 'Test metrics' not in output
+    assert {folder: contents(os.path.join(model_dir, folder)) for folder in weights} == weights
+    assert not os.path.exists(os.path.join(model_dir, 'metrics_test_best_weights.json'))

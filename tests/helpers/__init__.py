@@ -11,6 +11,8 @@ BASE_PARAMS = os.path.join(ROOT, 'experiments', 'base_model', 'params.json')
 
 # Small enough that an epoch takes about a second on two cores.
 TINY = {'num_channels': 4, 'batch_size': 16, 'num_epochs': 2, 'image_size': 32, 'num_parallel_calls': 2}
+# 96 training images (conftest's data_dir) in TINY's batches of 16.
+STEPS_PER_EPOCH = 6
 
 
 def script_args(model_dir, data_dir=None, restore_from=None, **more):
@@ -42,6 +44,34 @@ def run(*args, check=True, **kwargs):
 def read_json(path):
     with open(path) as f:
         return json.load(f)
+
+
+def listing(folder):
+    return sorted(os.listdir(folder))
+
+
+def contents(folder):
+    """{relative path: bytes} of every file under folder."""
+    files = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            with open(path, 'rb') as f:
+                files[os.path.relpath(path, folder)] = f.read()
+    return files
+
+
+def truncate(path, fraction=0.5):
+    with open(path, 'r+b') as f:
+        f.truncate(int(os.path.getsize(path) * fraction))
+
+
+def with_extra_file(data_dir, tmp_path, split, name, data):
+    """A copy of data_dir with one more file, `name` holding `data` (bytes), in `split`."""
+    copy = shutil.copytree(data_dir, str(tmp_path / 'data'))
+    with open(os.path.join(copy, split, name), 'wb') as f:
+        f.write(data)
+    return copy
 
 
 def copy_of(model_dir, tmp_path):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import train
-from helpers import read_json, script_args
+from helpers import STEPS_PER_EPOCH, contents, listing, read_json, script_args
+from model.core.checkpoints import checkpoint_problem, find_checkpoint
 from model.core.interrupts import Interrupted
 from model.core.tf_compat import tf
 
@@ -78,3 +79,37 @@ def assert_same_training(model_dir, reference):
 def train_metrics_lines(model_dir):
     with open(os.path.join(model_dir, 'train.log')) as f:
         return re.findall(r'- Train metrics: .*', f.read())
+
+
+def weights_and_metrics(model_dir):
+    """{relative path: bytes} of the checkpoints and metrics files: what no failure may change."""
+    return {name: data for name, data in contents(model_dir).items()
+            if name.startswith(('last_weights', 'best_weights', 'metrics_'))}
+
+
+def check_resumable(model_dir):
+    """There is a whole checkpoint to resume from, with the global step of its epoch; returns that epoch."""
+    last = find_checkpoint('last_weights', model_dir)
+    epoch = int(last.rsplit('-', 1)[1])
+    assert checkpoint_problem(last) is None
+    assert tf.train.load_variable(last, 'global_step') == epoch * STEPS_PER_EPOCH
+    return epoch
+
+
+def check_consistent(model_dir, num_epochs=None):
+    """Everything on disk is whole and agrees: checkpoints load, metrics files name their epoch."""
+    epoch = check_resumable(model_dir)
+    for folder in ('last_weights', 'best_weights'):
+        for name in listing(os.path.join(model_dir, folder)):
+            assert 'tempstate' not in name and '.tmp' not in name, name
+            if name.endswith('.index'):
+                assert checkpoint_problem(os.path.join(model_dir, folder, name[:-len('.index')])) is None
+    best = find_checkpoint('best_weights', model_dir)
+    best_metrics = read_json(os.path.join(model_dir, 'metrics_eval_best_weights.json'))
+    last_metrics = read_json(os.path.join(model_dir, 'metrics_eval_last_weights.json'))
+    assert last_metrics['epoch'] == epoch
+    assert best_metrics['epoch'] == int(best.rsplit('-', 1)[1])
+    assert best_metrics['accuracy'] >= last_metrics['accuracy']
+    if num_epochs is not None:
+        assert epoch == num_epochs
+    return epoch
