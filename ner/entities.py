@@ -58,19 +58,44 @@ def count_entities(gold_tag_seqs, pred_tag_seqs):
     Each argument is a sequence of sentences, each a sequence of tags; the two must
     pair up sentence by sentence with the same lengths.
     """
-    gold_tag_seqs, pred_tag_seqs = list(gold_tag_seqs), list(pred_tag_seqs)
-    if len(gold_tag_seqs) != len(pred_tag_seqs):
-        raise ValueError("{} gold sentences but {} predicted".format(len(gold_tag_seqs), len(pred_tag_seqs)))
     correct = predicted = gold = 0
-    for index, (gold_tags, pred_tags) in enumerate(zip(gold_tag_seqs, pred_tag_seqs, strict=True)):
-        if len(gold_tags) != len(pred_tags):
-            raise ValueError("sentence {}: {} gold tags but {} predicted".format(index, len(gold_tags), len(pred_tags)))
+    for gold_tags, pred_tags in _pairs(list(gold_tag_seqs), list(pred_tag_seqs)):
         gold_entities = set(get_entities(gold_tags))
         pred_entities = set(get_entities(pred_tags))
         correct += len(gold_entities & pred_entities)
         predicted += len(pred_entities)
         gold += len(gold_entities)
     return correct, predicted, gold
+
+
+def _pairs(gold_tag_seqs, pred_tag_seqs):
+    """The (gold, predicted) tags of each sentence, checked to pair up."""
+    if len(gold_tag_seqs) != len(pred_tag_seqs):
+        raise ValueError("{} gold sentences but {} predicted".format(len(gold_tag_seqs), len(pred_tag_seqs)))
+    for index, (gold_tags, pred_tags) in enumerate(zip(gold_tag_seqs, pred_tag_seqs, strict=True)):
+        if len(gold_tags) != len(pred_tags):
+            raise ValueError("sentence {}: {} gold tags but {} predicted".format(index, len(gold_tags), len(pred_tags)))
+        yield gold_tags, pred_tags
+
+
+def entity_types(tag_names):
+    """The entity types of a tag set, sorted: ['LOC', 'PER'] for O, B-PER, I-PER, B-LOC, I-LOC."""
+    return sorted({split_tag(tag)[1] for tag in tag_names} - {''})
+
+
+def count_entities_by_type(gold_tag_seqs, pred_tag_seqs, types):
+    """[(correct, predicted, gold)] entity counts for each of `types`, as conlleval's table by type gives them.
+
+    They add up to count_entities' totals when `types` holds every type of the tags.
+    """
+    gold_tag_seqs, pred_tag_seqs = list(gold_tag_seqs), list(pred_tag_seqs)
+    counts = {entity_type: [0, 0, 0] for entity_type in types}
+    for gold_tags, pred_tags in _pairs(gold_tag_seqs, pred_tag_seqs):
+        gold_entities, pred_entities = set(get_entities(gold_tags)), set(get_entities(pred_tags))
+        for entities, column in ((gold_entities & pred_entities, 0), (pred_entities, 1), (gold_entities, 2)):
+            for entity_type, _, _ in entities:
+                counts[entity_type][column] += 1
+    return [tuple(counts[entity_type]) for entity_type in types]
 
 
 def precision_recall_f1(correct, predicted, gold):

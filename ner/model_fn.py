@@ -1,11 +1,11 @@
 """Define the NER model: the graph from the `inputs` of ner/input_fn.py to the tags, loss and metrics."""
-import numpy as np
-
 from model.core.optimizer import LazyAdamOptimizer, learning_rate_schedule
+from model.core.reports import TYPE_COUNTS, TYPE_NAMES
 from model.core.tf_compat import tf
 from model.core.versions import ModelVersion, model_version, no_check
 from ner import network
-from ner.entities import count_entities
+from ner.entities import entity_types
+from ner.metrics import entity_metrics, tagged_sentences_summary
 
 # params.model_version -> the function that builds that network. Add yours here (and in ner/network.py).
 MODEL_VERSIONS = {
@@ -24,47 +24,6 @@ def read_tags(params):
     """The tag of each id (tags.txt of the vocabulary), as Python strings."""
     with open(params.tags_path, encoding='utf-8') as f:
         return [line.rstrip('\n') for line in f]
-
-
-def entity_metrics(labels, predictions, sentence_lengths, tag_names):
-    """Entity-level precision, recall and F1 over a whole pass, as tf.metrics-style (value, update_op) pairs.
-
-    An entity counts as found when its type and both its boundaries are right (CoNLL's
-    conlleval definition): ner/entities.py counts, per batch, in Python (tf.py_func), and
-    three local variables sum the counts over the pass; metrics_init_op resets them.
-    """
-    def count(gold_ids, predicted_ids, lengths):
-        gold = [[tag_names[i] for i in row[:n]] for row, n in zip(gold_ids, lengths, strict=True)]
-        predicted = [[tag_names[i] for i in row[:n]] for row, n in zip(predicted_ids, lengths, strict=True)]
-        return np.array(count_entities(gold, predicted), np.int64)
-
-    counts = tf.py_func(count, [labels, predictions, sentence_lengths], tf.int64, stateful=False)
-    totals = tf.Variable(tf.zeros([3], tf.int64), trainable=False, name='entity_counts',
-                         collections=[tf.GraphKeys.LOCAL_VARIABLES, tf.GraphKeys.METRIC_VARIABLES])
-    update = tf.assign_add(totals, tf.reshape(counts, [3]))
-    correct, predicted, gold = tf.unstack(tf.cast(totals, tf.float64))
-    precision = tf.where(predicted > 0, correct / tf.maximum(predicted, 1.), tf.constant(0., tf.float64))
-    recall = tf.where(gold > 0, correct / tf.maximum(gold, 1.), tf.constant(0., tf.float64))
-    f1 = tf.where(precision + recall > 0, 2 * precision * recall / tf.maximum(precision + recall, 1e-12),
-                  tf.constant(0., tf.float64))
-    return {'precision': (precision, update), 'recall': (recall, update), 'f1': (f1, update)}
-
-
-def tagged_sentences_summary(inputs, predictions, tag_names, number=3):
-    """A text summary of the first sentences of a batch: a table of each token with its gold and predicted tags."""
-    names = tf.constant(tag_names)
-
-    def table(index):
-        length = inputs['sentence_lengths'][index]
-        cells = tf.strings.join([inputs['tokens'][index][:length],
-                                 tf.gather(names, inputs['labels'][index][:length]),
-                                 tf.gather(names, predictions[index][:length])], separator=' | ')
-        rows = tf.strings.reduce_join(tf.strings.join(['| ', cells, ' |']), separator='\n')
-        return tf.strings.join(['| token | gold | predicted |\n|---|---|---|\n', rows])
-
-    count = tf.minimum(number, tf.shape(inputs['tokens'])[0])
-    tables = tf.map_fn(table, tf.range(count), fn_output_signature=tf.string)
-    return tf.summary.text('dev_sentences', tf.strings.reduce_join(tables, separator='\n\n'))
 
 
 def model_fn(mode, inputs, params, reuse=False):
@@ -125,7 +84,9 @@ def model_fn(mode, inputs, params, reuse=False):
         }
         if not is_training:
             # Entity F1 picks the best weights: what NER users measure (most tokens are 'O').
-            metrics.update(entity_metrics(labels, predictions, sentence_lengths, tag_names))
+            # The counts by entity type are kept too, for evaluate.py's report (model/core/reports.py)
+            entity_scores, type_counts = entity_metrics(labels, predictions, sentence_lengths, tag_names)
+            metrics.update(entity_scores)
 
     # Group the update ops for the tf.metrics
     update_metrics_op = tf.group(*[op for _, op in metrics.values()])
@@ -156,6 +117,8 @@ def model_fn(mode, inputs, params, reuse=False):
     model_spec['metrics'] = metrics
     model_spec['update_metrics'] = update_metrics_op
     model_spec['summary_op'] = tf.summary.merge(summaries)
+    if not is_training:
+        model_spec[TYPE_COUNTS], model_spec[TYPE_NAMES] = type_counts, entity_types(tag_names)
 
     if is_training:
         model_spec['train_op'] = train_op

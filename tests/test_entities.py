@@ -87,3 +87,48 @@ def test_mismatched_input_is_refused():
     for bad in ('E-PER', 'B-', 'PER', 'b-PER', ''):
         with pytest.raises(ValueError, match='not a BIO tag'):
             split_tag(bad)
+
+
+def seqeval_report(gold, pred, mode=None, scheme=None):
+    from seqeval.metrics import classification_report
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return classification_report(gold, pred, output_dict=True, mode=mode, scheme=scheme, zero_division=0)
+
+
+@pytest.mark.parametrize('seed', range(5))
+def test_counts_by_type_give_seqeval_s_classification_report(seed):
+    """Random sequences (invalid ones too): each type's precision, recall, F1 and support equal seqeval's."""
+    from model.core.reports import ratios
+    from ner.entities import count_entities_by_type, entity_types
+    rng = random.Random(seed)
+    gold = [random_tags(rng, rng.randint(1, 12)) for _ in range(40)]
+    pred = [random_tags(rng, len(tags)) for tags in gold]
+    types = entity_types(TAGS)
+    assert types == ['LOC', 'PER', 'geo-loc']
+    counts = count_entities_by_type(gold, pred, types)
+    expected = seqeval_report(gold, pred)
+    for entity_type, (correct, predicted, gold_count) in zip(types, counts, strict=True):
+        precision, recall, f1 = (float(x) for x in ratios(correct, predicted, gold_count))
+        row = expected[entity_type]
+        assert (precision, recall, f1) == pytest.approx((row['precision'], row['recall'], row['f1-score']))
+        assert gold_count == row['support']
+    # The types add up to the totals.
+    assert tuple(map(sum, zip(*counts, strict=True))) == count_entities(gold, pred)
+
+
+def test_counts_by_type_equal_seqeval_strict_mode_on_valid_iob2_tags():
+    """On valid IOB2 sequences conlleval's reading and seqeval's strict IOB2 mode agree, type by type."""
+    from seqeval.scheme import IOB2
+
+    from model.core.reports import ratios
+    from ner.entities import count_entities_by_type
+    gold = [['B-PER', 'I-PER', 'O', 'B-LOC'], ['B-LOC', 'O', 'B-PER'], ['O', 'B-ORG', 'I-ORG', 'I-ORG']]
+    pred = [['B-PER', 'O', 'O', 'B-LOC'], ['B-LOC', 'O', 'B-PER'], ['O', 'B-ORG', 'I-ORG', 'I-ORG']]
+    types = ['LOC', 'ORG', 'PER']
+    expected = seqeval_report(gold, pred, mode='strict', scheme=IOB2)
+    for entity_type, counts in zip(types, count_entities_by_type(gold, pred, types), strict=True):
+        precision, recall, f1 = (float(x) for x in ratios(*counts))
+        row = expected[entity_type]
+        assert (precision, recall, f1) == pytest.approx((row['precision'], row['recall'], row['f1-score']))
+        assert counts[2] == row['support']

@@ -120,11 +120,11 @@ def test_the_best_weights_are_those_of_the_best_dev_f1(ner_dir, tmp_path, monkey
     entity_metrics = ner_model_fn.entity_metrics
 
     def f1_against_accuracy(labels, predictions, sentence_lengths, tag_names):
-        metrics = entity_metrics(labels, predictions, sentence_lengths, tag_names)
+        metrics, by_type = entity_metrics(labels, predictions, sentence_lengths, tag_names)
         mask = tf.sequence_mask(sentence_lengths, tf.shape(labels)[1])
         accuracy, update = tf.metrics.accuracy(labels=labels, predictions=predictions, weights=mask)
         metrics['f1'] = (1 - tf.cast(accuracy, tf.float64), tf.group(metrics['f1'][1], update))
-        return metrics
+        return metrics, by_type
     monkeypatch.setattr(ner_model_fn, 'entity_metrics', f1_against_accuracy)
     model_dir = str(tmp_path / 'model')
     write_ner_params(model_dir)
@@ -148,7 +148,7 @@ def test_ner_scripts_end_to_end_and_the_export_gives_predict_s_tags(tmp_path):
     run('train.py', '--model_dir', model_dir, '--data_dir', data_dir)
     run('evaluate.py', '--model_dir', model_dir, '--data_dir', data_dir)
     test_metrics = read_json(os.path.join(model_dir, 'metrics_test_best_weights.json'))
-    assert set(test_metrics) == {'accuracy', 'loss', 'f1', 'precision', 'recall', 'data_dir'}
+    assert set(test_metrics) == {'accuracy', 'loss', 'f1', 'precision', 'recall', 'data_dir', 'per_type'}
     assert test_metrics['data_dir'] == os.path.abspath(data_dir)  # the set they are the figures of
     assert os.listdir(os.path.join(model_dir, 'train_summaries')) and os.listdir(os.path.join(model_dir,
                                                                                              'eval_summaries'))
@@ -159,7 +159,21 @@ def test_ner_scripts_end_to_end_and_the_export_gives_predict_s_tags(tmp_path):
     assert len(predicted) == 2 and 'entities:' in result.stdout
     export_dir = str(tmp_path / 'exported' / '1')
     run('export.py', '--model_dir', model_dir, '--export_dir', export_dir)
-    # A plain TF2 process, without this project's set-up, loads it and tags the same sentences.
+    assert sorted(os.listdir(os.path.join(export_dir, 'assets'))) == ['chars.txt', 'tags.txt', 'words.txt']
+    # The SavedModel is self-contained: the experiment folder and the data set gone (and other vocabulary
+    # files where the experiment's were, as after retraining on another corpus), it still tags the same.
+    vocab_dir = os.path.join(model_dir, 'vocab')
+    shutil.rmtree(data_dir)
+    shutil.rmtree(model_dir)
+    os.makedirs(vocab_dir)
+    for name in ('words.txt', 'chars.txt', 'tags.txt'):
+        with open(os.path.join(export_dir, 'assets', name), encoding='utf-8') as f:
+            lines = f.read().splitlines()
+        with open(os.path.join(vocab_dir, name), 'w', encoding='utf-8') as f:
+            f.write('\n'.join(reversed(lines)) + '\n')
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    # A plain TF2 process, without this project's set-up, loads it from another folder and tags the same sentences.
     code = ("import json, sys\nimport tensorflow as tf\n"
             "model = tf.saved_model.load(sys.argv[1])\n"
             "out = model.signatures['serving_default'](sentences=tf.constant(json.loads(sys.argv[2])))\n"
@@ -168,6 +182,6 @@ def test_ner_scripts_end_to_end_and_the_export_gives_predict_s_tags(tmp_path):
             "print(json.dumps(tags))\n")
     env = {key: value for key, value in os.environ.items() if key != 'TF_USE_LEGACY_KERAS'}
     env['TF_CPP_MIN_LOG_LEVEL'] = '3'
-    loaded = subprocess.run([sys.executable, '-c', code, export_dir, json.dumps(sentences)], capture_output=True,
-                            text=True, env=env, timeout=300, check=True)
+    loaded = subprocess.run([sys.executable, '-c', code, os.path.relpath(export_dir, elsewhere), json.dumps(sentences)],
+                            capture_output=True, text=True, env=env, timeout=300, check=True, cwd=str(elsewhere))
     assert json.loads(loaded.stdout.strip().splitlines()[-1]) == predicted

@@ -79,11 +79,16 @@ def format_report(values):
             lines.append('{:<{w}}'.format(name, w=width) + ''.join(' {:>{c}}'.format(n, c=cell) for n in row))
     if 'per_type' in values:
         rows = values['per_type']
-        width = max([len('type')] + [len(name) for name in rows])
+        width = max([len('overall')] + [len(name) for name in rows])
         lines.append('{:<{w}}  precision  recall     f1   gold  predicted'.format('type', w=width))
         for name, row in rows.items():
             lines.append('{:<{w}}  {precision:9.3f}  {recall:6.3f}  {f1:5.3f}  {gold:5d}  {predicted:9d}'.format(
                 name, w=width, **row))
+        # The overall line, micro-averaged over the types as conlleval's first line is.
+        correct, predicted, gold = (sum(row[key] for row in rows.values()) for key in ('correct', 'predicted', 'gold'))
+        precision, recall, f1 = (float(x) for x in ratios(correct, predicted, gold))
+        lines.append('{:<{w}}  {:9.3f}  {:6.3f}  {:5.3f}  {:5d}  {:9d}'.format(
+            'overall', precision, recall, f1, gold, predicted, w=width))
     return '\n'.join(lines)
 
 
