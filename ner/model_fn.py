@@ -6,6 +6,7 @@ from model.core.versions import ModelVersion, model_version, no_check
 from ner import network
 from ner.entities import entity_types
 from ner.metrics import entity_metrics, tagged_sentences_summary
+from ner.moving_average import averaged_weights, moving_average
 
 # params.model_version -> the function that builds that network. Add yours here (and in ner/network.py).
 MODEL_VERSIONS = {
@@ -52,7 +53,7 @@ def model_fn(mode, inputs, params, reuse=False):
 
     # -----------------------------------------------------------
     # MODEL: define the layers of the model
-    with tf.variable_scope('model', reuse=reuse):
+    with tf.variable_scope('model', reuse=reuse, custom_getter=None if is_training else averaged_weights(params)):
         # Compute the output distribution of the model and the predictions
         logits = build_model(is_training, inputs, params)
         predictions = network.predict_tags(logits, sentence_lengths, params)
@@ -73,6 +74,9 @@ def model_fn(mode, inputs, params, reuse=False):
             # A long sentence with a bad CRF path can give a huge gradient early in training.
             gradients, _ = tf.clip_by_global_norm(gradients, params.clip_gradients)
         train_op = optimizer.apply_gradients(zip(gradients, variables, strict=True), global_step=global_step)
+        if params.ema_decay > 0:
+            # Averaged weights beside the weights, updated after each step (see averaged_weights)
+            train_op = moving_average(train_op, variables, global_step, params)
 
     # -----------------------------------------------------------
     # METRICS AND SUMMARIES
@@ -128,7 +132,7 @@ def model_fn(mode, inputs, params, reuse=False):
 
 def predict_model_fn(inputs, params, reuse=False):
     """The predicted tags of raw sentences: ids [B, T] and strings, no loss, no metrics (predict.py, export.py)."""
-    with tf.variable_scope('model', reuse=reuse, use_resource=True):
+    with tf.variable_scope('model', reuse=reuse, use_resource=True, custom_getter=averaged_weights(params)):
         logits = build_model(False, inputs, params)
         predictions = network.predict_tags(logits, inputs['sentence_lengths'], params)
     model_spec = dict(inputs)
