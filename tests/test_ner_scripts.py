@@ -185,3 +185,27 @@ def test_ner_scripts_end_to_end_and_the_export_gives_predict_s_tags(tmp_path):
     loaded = subprocess.run([sys.executable, '-c', code, os.path.relpath(export_dir, elsewhere), json.dumps(sentences)],
                             capture_output=True, text=True, env=env, timeout=300, check=True, cwd=str(elsewhere))
     assert json.loads(loaded.stdout.strip().splitlines()[-1]) == predicted
+
+
+def test_a_vocabulary_that_does_not_fit_is_said_rebuilt_or_another_data_set(ner_trained, ner_dir, tmp_path):
+    """In the folder the weights were trained on: rebuilt since; elsewhere: another data set, named, with its fix."""
+    data_dir = shutil.copytree(ner_dir, str(tmp_path / 'other NER'))
+    model_dir = shutil.copytree(ner_trained, str(tmp_path / 'model'))
+    words_path = os.path.join(data_dir, 'words.txt')
+    words = open(words_path, encoding='utf-8').read().splitlines()
+    words[1], words[2] = words[2], words[1]
+    open(words_path, 'w', encoding='utf-8').write('\n'.join(words) + '\n')
+    with pytest.raises(InputError) as raised:
+        evaluate.main(script_args(model_dir, data_dir, 'best_weights'))
+    message = str(raised.value)
+    assert 'is another data set than the one they were trained on ({})'.format(os.path.abspath(ner_dir)) in message
+    assert 'Pass --data_dir {}'.format(os.path.abspath(ner_dir)) in message and 'rebuilt' not in message
+    # The experiment as if trained on that folder, whose words.txt then changed: rebuilt.
+    record_path = os.path.join(model_dir, 'dataset.json')
+    record = read_json(record_path)
+    record['data_dir'] = os.path.abspath(data_dir)
+    with open(record_path, 'w') as f:
+        json.dump(record, f)
+    with pytest.raises(InputError, match=r'words.txt the weights in .* were trained with: it changed since \(the '
+                                         r'data set was rebuilt\?\)'):
+        evaluate.main(script_args(model_dir, data_dir, 'best_weights'))

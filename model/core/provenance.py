@@ -10,6 +10,7 @@ evaluating or predicting compares it with the data set at hand:
 """
 import logging
 import os
+import shlex
 import shutil
 
 from model.core.errors import InputError
@@ -50,13 +51,19 @@ def check_dataset(model_dir, identity):
     recorded = trained_on(model_dir)
     if recorded is None:
         return True
+    trained_dir = recorded.get('data_dir', '?')
     for name, digest in sorted((recorded.get('fits') or {}).items()):
         now = (identity.get('fits') or {}).get(name)
-        if now != digest:
-            raise InputError("{} is not the {} the weights in {} were trained with ({} changed since: rebuilt?): "
-                             "use the data set they were trained on ({}), or train in a new --model_dir".format(
-                                 os.path.join(identity['data_dir'], name), name, model_dir,
-                                 os.path.join(recorded.get('data_dir', '?'), name), recorded.get('data_dir', '?')))
+        if now == digest:
+            continue
+        mismatch = "{} is not the {} the weights in {} were trained with".format(
+            os.path.join(identity['data_dir'], name), name, model_dir)
+        if identity['data_dir'] != trained_dir:  # another data set, not a rebuilt one: say which they need
+            raise InputError("{}: {} is another data set than the one they were trained on ({}). Pass --data_dir "
+                             "{}, or train in a new --model_dir".format(mismatch, identity['data_dir'], trained_dir,
+                                                                         shlex.quote(trained_dir)))
+        raise InputError("{}: it changed since (the data set was rebuilt?). Use the data set they were trained on, "
+                         "or train in a new --model_dir".format(mismatch))
     differences = [key for key in ('data_dir', 'source') if recorded.get(key) != identity.get(key)]
     if differences:
         logging.warning("Note: the weights in %s were trained on the data set in %s%s; this run uses %s%s",
