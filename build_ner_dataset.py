@@ -4,9 +4,12 @@ One sentence per line, tokens separated by single spaces; line i of labels.txt h
 the BIO tags of line i of sentences.txt (see ner/corpora.py for the layout).
 
 --data_dir may hold (it is recognised by its file names):
-    CoNLL files       train.txt, valid.txt (or dev.txt), test.txt -- also .conll/.tsv, or
-                      eng.train, eng.testa, eng.testb. One token per line, the tag in the last
-                      column, a blank line between sentences. IOB1 tags are converted to BIO.
+    CoNLL files       train.txt, valid.txt (or dev.txt), test.txt -- also .conll/.tsv, or the
+                      shared tasks' <lang>.train, <lang>.testa, <lang>.testb (CoNLL-2003: eng,
+                      deu; CoNLL-2002: esp, ned). One token per line, the tag in the last column
+                      (POS and chunk columns before it are skipped), a blank line between
+                      sentences, -DOCSTART- lines skipped. IOB1 tags are converted to BIO.
+                      The CoNLL-2002 and German CoNLL-2003 files are Latin-1: --encoding latin-1.
     Kaggle's CSV      ner_dataset.csv ("Annotated Corpus for Named Entity Recognition", which
                       the course used), split 70/15/15 in file order as the course did.
     A built dataset   train/, dev/ and test/ with sentences.txt and labels.txt: checked and
@@ -27,13 +30,16 @@ from model.core.files import check_output_dir
 from ner.corpora import SPLITS, load_corpus, write_split
 from ner.entities import get_entities
 from ner.synthetic import generate
-from ner.vocab import VOCABULARY_FILES  # the files build_vocab.py writes: an overwritten dataset makes them stale
+from ner.vocab import BUILT_FILES  # the files build_vocab.py writes: an overwritten dataset makes them stale
 
 parser = argparse.ArgumentParser()
 parser.add_argument('--data_dir', default=None,
                     help="Folder with the corpus: CoNLL files, ner_dataset.csv, or train/dev/test folders")
 parser.add_argument('--synthetic', action='store_true', help="Write a generated dataset instead (no download)")
 parser.add_argument('--output_dir', default='data/NER', help="Where to write the dataset")
+parser.add_argument('--encoding', default=None,
+                    help="The corpus files' text encoding (default: UTF-8; Kaggle's CSV: UTF-8, else Windows-1252). "
+                         "The CoNLL-2002 files and CoNLL-2003's German ones, as published: latin-1")
 parser.add_argument('--overwrite', action='store_true', help="Replace a dataset already built in --output_dir")
 
 
@@ -63,7 +69,7 @@ def write_dataset(splits, output_dir):
 
 def remove_stale_vocabulary(output_dir, old_dir):
     """Move away the vocabulary of the replaced dataset: training must not run on it by mistake."""
-    stale = [name for name in VOCABULARY_FILES if os.path.exists(os.path.join(output_dir, name))]
+    stale = [name for name in BUILT_FILES if os.path.exists(os.path.join(output_dir, name))]
     for name in stale:
         shutil.move(os.path.join(output_dir, name), os.path.join(old_dir, name))
     if stale:
@@ -89,9 +95,10 @@ def log_summary(statistics, output_dir):
                                                                         for split in SPLITS), output_dir)
 
 
-def build(output_dir, data_dir=None, synthetic=False, overwrite=False, synthetic_sizes=None):
+def build(output_dir, data_dir=None, synthetic=False, overwrite=False, synthetic_sizes=None, encoding=None):
     """Build output_dir from data_dir (or a generated set). Returns {split: statistics} (see split_statistics).
 
+    encoding: that of data_dir's files (None: UTF-8); what is written is always UTF-8.
     synthetic_sizes: (train, dev, test) sentences of the generated set, for tests that want
     a smaller one (default: ner/synthetic.py's).
     """
@@ -100,7 +107,7 @@ def build(output_dir, data_dir=None, synthetic=False, overwrite=False, synthetic
         logging.info("Generating a synthetic NER dataset (ner/synthetic.py)")
         splits = generate(*(synthetic_sizes or ()))
     else:
-        splits = load_corpus(data_dir)
+        splits = load_corpus(data_dir, encoding)
     write_dataset(splits, output_dir)
     statistics = {split: split_statistics(splits[split]) for split in SPLITS}
     log_summary(statistics, output_dir)
@@ -111,7 +118,9 @@ def main(args):
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     if args.synthetic == bool(args.data_dir):
         raise InputError("Pass either --data_dir (the folder with your corpus) or --synthetic (a generated dataset)")
-    build(args.output_dir, args.data_dir, args.synthetic, args.overwrite)
+    if args.synthetic and args.encoding:
+        raise InputError("--encoding is the encoding of the files in --data_dir: --synthetic reads none")
+    build(args.output_dir, args.data_dir, args.synthetic, args.overwrite, encoding=args.encoding)
     logging.info("Next: python build_vocab.py --data_dir %s", args.output_dir)
 
 

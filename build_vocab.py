@@ -5,9 +5,13 @@ Writes into --data_dir, one entry per line (the line number is the id):
     tags.txt    O (also the tag of padding), then the other training tags, sorted
     chars.txt   <pad>, then the characters of the kept training words, most frequent first
     dataset_params.json   the sizes train.py adds to params.json
+    embeddings.npy  with --vectors: row i is the pretrained vector of word i of words.txt (ner/word_vectors.py)
 Only the training split is counted: the course also counted dev and test words, so
 the model had ids (and trained embeddings' slots) for words it could only meet at
 evaluation time. Dev and test are read to count them and to check their tags.
+With --vectors, --eval_words_with_vectors also gives the dev and test words that have a
+pretrained vector their own id (see docs/ner.md: no label is read, but the vocabulary then
+depends on the dev and test text).
 """
 import argparse
 import collections
@@ -15,10 +19,13 @@ import logging
 import os
 import tempfile
 
+import numpy as np
+
 from model.core.errors import InputError, run_script
 from model.core.files import save_dict_to_json
 from ner.corpora import LABELS, SPLITS, read_split
-from ner.vocab import CHARS, DATASET_PARAMS, TAGS, VOCABULARY_FILES, WORDS
+from ner.vocab import CHARS, DATASET_PARAMS, EMBEDDINGS, TAGS, VOCABULARY_FILES, WORDS
+from ner.word_vectors import embedding_rows, read_vectors
 
 PAD_WORD = '<pad>'
 PAD_TAG = 'O'
@@ -31,6 +38,12 @@ parser.add_argument('--min_count_word', default=1, type=int,
 parser.add_argument('--min_count_tag', default=1, type=int,
                     help="Keep the training tags seen at least this many times")
 parser.add_argument('--data_dir', default='data/NER', help="Folder of the dataset (built by build_ner_dataset.py)")
+parser.add_argument('--vectors', default=None,
+                    help="A pretrained word-vector file (GloVe .txt, word2vec or fastText .vec, gzipped or not): "
+                         "writes the vectors of the vocabulary's words to embeddings.npy")
+parser.add_argument('--eval_words_with_vectors', action='store_true',
+                    help="With --vectors: also give an id to the dev and test words that have a vector (as tf_ner "
+                         "does; the vocabulary then depends on the dev and test text)")
 
 RUN_BUILD_FIRST = ("run build_ner_dataset.py first (python build_ner_dataset.py --synthetic, or --data_dir with "
                    "your corpus)")
@@ -46,6 +59,20 @@ def word_vocabulary(sentences, min_count):
     counts = collections.Counter(token for sentence in sentences for token in sentence.tokens)
     counts.pop(PAD_WORD, None)  # a corpus word "<pad>" would take the pad's id anyway
     return [PAD_WORD] + [word for word in by_frequency(counts) if counts[word] >= min_count]
+
+
+def eval_words(splits, words):
+    """{word: count} of the dev and test words not in `words`, in order of first appearance (their text only,
+    never their tags)."""
+    known = set(words)
+    return collections.Counter(token for split in ('dev', 'test') for sentence in splits[split]
+                               for token in sentence.tokens if token not in known and token != PAD_WORD)
+
+
+def with_vectors(counts, vectors):
+    """The words of `counts` that have a vector (as written or lower-cased), most frequent first."""
+    exact, lowered, _ = vectors
+    return [word for word in by_frequency(counts) if word in exact or word.lower() in lowered]
 
 
 def char_vocabulary(sentences, words):
@@ -79,8 +106,9 @@ def check_tags_known(splits, tags, train_counts, min_count_tag):
                                      sentence.where, tag, LABELS))
 
 
-def write_lines_atomically(files):
-    """Write {path: lines}, each file under a temporary name first, renamed over `path` when complete.
+def write_files_atomically(files):
+    """Write {path: lines, or a NumPy array (an .npy file)}, each file under a temporary name first, renamed over
+    `path` when complete.
 
     A rename is atomic, and all the renames come after all the writing: an interrupted
     run never leaves half a file, and almost never a mix of old and new files (and then
@@ -88,11 +116,14 @@ def write_lines_atomically(files):
     """
     written = {}
     try:
-        for path, lines in files.items():
+        for path, content in files.items():
             fd, tmp_path = tempfile.mkstemp(prefix='.tmp-', dir=os.path.dirname(os.path.abspath(path)))
             written[path] = tmp_path
-            with os.fdopen(fd, 'w', encoding='utf-8', newline='\n') as f:
-                f.writelines(line + '\n' for line in lines)
+            with os.fdopen(fd, 'wb') as f:
+                if isinstance(content, np.ndarray):
+                    np.save(f, content)
+                else:
+                    f.write(''.join(line + '\n' for line in content).encode('utf-8'))
                 f.flush()
                 os.fsync(f.fileno())
         for path, tmp_path in written.items():
@@ -103,10 +134,14 @@ def write_lines_atomically(files):
                 os.remove(tmp_path)
 
 
-def build_vocab(data_dir, min_count_word=1, min_count_tag=1):
-    """Write words.txt, tags.txt, chars.txt and dataset_params.json into data_dir; return the params dict."""
+def build_vocab(data_dir, min_count_word=1, min_count_tag=1, vectors=None, eval_words_with_vectors=False):
+    """Write words.txt, tags.txt, chars.txt and dataset_params.json into data_dir (and embeddings.npy with
+    `vectors`, the path of a word-vector file); return the params dict."""
     if min_count_word < 1 or min_count_tag < 1:
         raise InputError("--min_count_word and --min_count_tag must be at least 1")
+    if eval_words_with_vectors and not vectors:
+        raise InputError("--eval_words_with_vectors adds the dev and test words that have a pretrained vector: "
+                         "pass the vectors file too (--vectors)")
     if not os.path.isdir(data_dir):
         raise InputError("No folder {}: {}".format(data_dir, RUN_BUILD_FIRST))
     splits = {split: read_split(os.path.join(data_dir, split), RUN_BUILD_FIRST, strict=True) for split in SPLITS}
@@ -115,8 +150,12 @@ def build_vocab(data_dir, min_count_word=1, min_count_tag=1):
     # vocabulary (of part-of-speech tags, say) is one more step like these, its file named in ner/vocab.py.
     # A change to the words themselves (lower-casing them) must be made alike where ner/input_fn.py looks them up.
 
-    # 1. Words: the training words seen at least min_count_word times, after <pad>
+    # 1. Words: the training words seen at least min_count_word times, after <pad> (with --eval_words_with_vectors,
+    #    then the dev and test words that have a pretrained vector); the vectors file is read once, for all of them
     words = word_vocabulary(train, min_count_word)
+    unseen = eval_words(splits, words) if eval_words_with_vectors else {}
+    found = read_vectors(vectors, words[1:] + list(unseen)) if vectors else None
+    words += with_vectors(unseen, found) if eval_words_with_vectors else []
 
     # 2. Chars: the characters of those words, after <pad>
     chars = char_vocabulary(train, words)
@@ -125,33 +164,62 @@ def build_vocab(data_dir, min_count_word=1, min_count_tag=1):
     tags, train_tag_counts = tag_vocabulary(train, min_count_tag)
     check_tags_known(splits, tags, train_tag_counts, min_count_tag)
 
-    write_lines_atomically({os.path.join(data_dir, WORDS): words,
-                            os.path.join(data_dir, TAGS): tags,
-                            os.path.join(data_dir, CHARS): chars})
+    # 4. Pretrained vectors (--vectors): row i of embeddings.npy is the vector of word i, NaN for a word without
+    files = {os.path.join(data_dir, WORDS): words, os.path.join(data_dir, TAGS): tags,
+             os.path.join(data_dir, CHARS): chars}
+    vocab_size = len(words) + NUM_OOV_BUCKETS
+    if vectors:
+        files[os.path.join(data_dir, EMBEDDINGS)], coverage = embedding_rows(words, vocab_size, found)
+    else:
+        remove_stale_embeddings(data_dir)
+    write_files_atomically(files)
 
-    # 4. The sizes: dataset_params.json, which train.py adds to params.json's
+    # 5. The sizes: dataset_params.json, which train.py adds to params.json's
     dataset_params = {
         'train_size': len(train),
         'dev_size': len(splits['dev']),
         'test_size': len(splits['test']),
-        'vocab_size': len(words) + NUM_OOV_BUCKETS,
+        'vocab_size': vocab_size,
         'number_of_tags': len(tags),
         'char_vocab_size': len(chars) + NUM_OOV_BUCKETS,
         'pad_word': PAD_WORD,
         'pad_tag': PAD_TAG,
         'num_oov_buckets': NUM_OOV_BUCKETS,
     }
+    if vectors:
+        dataset_params.update(vectors_params(files[os.path.join(data_dir, EMBEDDINGS)], coverage, vectors,
+                                             eval_words_with_vectors))
     # Written last: a dataset_params.json always describes the vocabulary files beside it.
     save_dict_to_json(dataset_params, os.path.join(data_dir, DATASET_PARAMS))
     return dataset_params
 
 
+def vectors_params(rows, coverage, vectors, eval_words_with_vectors):
+    """What dataset_params.json says of embeddings.npy (train.py checks embedding_size against its dimension)."""
+    as_written, lowered, missing = coverage
+    logging.info("Word vectors of %s (%d dimensions): of the %d words, %d found as written, %d found lower-cased, "
+                 "%d missing (initialised at random)", vectors, rows.shape[1], sum(coverage), as_written, lowered,
+                 missing)
+    return {'word_vectors_size': int(rows.shape[1]), 'word_vectors_file': os.path.abspath(vectors),
+            'word_vectors_found': as_written, 'word_vectors_found_lowercased': lowered,
+            'word_vectors_missing': missing, 'eval_words_with_vectors': eval_words_with_vectors}
+
+
+def remove_stale_embeddings(data_dir):
+    """An embeddings.npy of an earlier build has the rows of another words.txt: training must not start from it."""
+    path = os.path.join(data_dir, EMBEDDINGS)
+    if os.path.exists(path):
+        os.remove(path)
+        logging.info("Removed %s (the vectors of the earlier vocabulary): pass --vectors to write it again", path)
+
+
 def main(args):
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     logging.info("Building the vocabularies of %s from its training split...", args.data_dir)
-    dataset_params = build_vocab(args.data_dir, args.min_count_word, args.min_count_tag)
-    logging.info("- done. Saved %s and %s in %s", ', '.join(VOCABULARY_FILES[:-1]), VOCABULARY_FILES[-1],
-                 args.data_dir)
+    dataset_params = build_vocab(args.data_dir, args.min_count_word, args.min_count_tag, args.vectors,
+                                 args.eval_words_with_vectors)
+    saved = VOCABULARY_FILES + ((EMBEDDINGS,) if args.vectors else ())
+    logging.info("- done. Saved %s and %s in %s", ', '.join(saved[:-1]), saved[-1], args.data_dir)
     logging.info("Characteristics of the dataset:")
     for key, value in dataset_params.items():
         logging.info("- %s: %s", key, value)

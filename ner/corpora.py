@@ -31,40 +31,79 @@ Sentence = collections.namedtuple('Sentence', ['tokens', 'tags', 'where'])
 # ("New York" in some tab-separated corpora) would become two: its whitespace becomes this.
 WHITESPACE_STANDIN = '_'
 
-# CoNLL file names, by split. The first found is read; eng.* are the original CoNLL-2003 names.
+# CoNLL file names, by split; the first found is read. The shared tasks' files are named <language>.<split>:
+# CoNLL-2003's English and German (eng, deu), CoNLL-2002's Spanish and Dutch (esp, ned).
+SHARED_TASK_LANGUAGES = ('eng', 'deu', 'esp', 'ned')
+SHARED_TASK_SPLITS = {'train': 'train', 'dev': 'testa', 'test': 'testb'}
 CONLL_NAMES = {
-    'train': ('train.txt', 'train.conll', 'train.tsv', 'eng.train'),
-    'dev': ('valid.txt', 'dev.txt', 'valid.conll', 'dev.conll', 'valid.tsv', 'dev.tsv', 'eng.testa'),
-    'test': ('test.txt', 'test.conll', 'test.tsv', 'eng.testb'),
+    'train': ('train.txt', 'train.conll', 'train.tsv'),
+    'dev': ('valid.txt', 'dev.txt', 'valid.conll', 'dev.conll', 'valid.tsv', 'dev.tsv'),
+    'test': ('test.txt', 'test.conll', 'test.tsv'),
 }
+CONLL_NAMES = {split: names + tuple('{}.{}'.format(language, SHARED_TASK_SPLITS[split])
+                                    for language in SHARED_TASK_LANGUAGES)
+               for split, names in CONLL_NAMES.items()}
 KAGGLE_NAME = 'ner_dataset.csv'
 KAGGLE_HEADER = ['sentence #', 'word', 'pos', 'tag']
 # The course's split of the Kaggle corpus, in percent of the sentences, in file order.
 KAGGLE_SPLIT = (70, 15, 15)
 
-TO_UTF8 = "convert it to UTF-8 first (for example: iconv -f <its encoding> -t UTF-8 old.txt > new.txt)"
+PUBLISHED_IN = " (the CoNLL-2002 files and CoNLL-2003's German ones are Latin-1, as published)"
 
 
 # ---------------------------------------------------------------------------------------------
 # Text files
 
-def read_utf8_lines(path, keep_bom=False):
-    """The lines of a UTF-8 text file, without their line ends ('\\n' or '\\r\\n').
+def check_encoding(encoding):
+    """`encoding` (--encoding) if Python knows it; None (UTF-8) stays None."""
+    if encoding is None:
+        return None
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError("Unknown --encoding {!r}: give a Python codec name such as latin-1{}, windows-1252 or "
+                         "utf-8".format(encoding, PUBLISHED_IN)) from None
+    return encoding
+
+
+def encoding_to_try(data, tried):
+    """The encoding to suggest for bytes that are not valid `tried`: UTF-8 if they are, else Windows-1252 if they
+    hold its typographic characters (bytes 0x80-0x9f, control characters in Latin-1), else Latin-1."""
+    for encoding in ('utf-8', 'windows-1252'):
+        if codecs.lookup(encoding).name == codecs.lookup(tried).name:
+            continue
+        if encoding == 'windows-1252' and not any(0x80 <= byte <= 0x9f for byte in data):
+            continue
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    return 'latin-1'
+
+
+def read_text_lines(path, keep_bom=False, encoding=None):
+    """The lines of a text file in `encoding` (None: UTF-8), without their line ends ('\\n' or '\\r\\n').
 
     A byte-order mark (which some Windows editors write) is dropped unless `keep_bom`.
     Lines are split on '\\n' only (str.splitlines would also split on characters
     such as U+2028 that TensorFlow's TextLineDataset keeps inside a line).
-    A file that is not UTF-8 is an InputError naming the line and byte.
+    A file that is not in that encoding is an InputError naming the line and byte, and the encoding to try.
     """
     with open(path, 'rb') as f:
         data = f.read()
+    tried = encoding or 'utf-8'
     try:
-        text = data.decode('utf-8')
+        text = data.decode(tried)
     except UnicodeDecodeError as e:
         line = data.count(b'\n', 0, e.start) + 1
         byte = e.start - (data.rfind(b'\n', 0, e.start) + 1) + 1
-        raise InputError("{}:{}: not valid UTF-8 (byte {} of the line is 0x{:02x}): {}".format(
-            path, line, byte, data[e.start], TO_UTF8)) from None
+        other = encoding_to_try(data, tried)
+        raise InputError("{}:{}: not valid {} (byte {} of the line is 0x{:02x}): it may be {}: pass --encoding {} to "
+                         "build_ner_dataset.py{}, or convert it to UTF-8 first (for example: iconv -f {} -t UTF-8 "
+                         "old.txt > new.txt)".format(path, line, 'UTF-8' if encoding is None else encoding, byte,
+                                                     data[e.start], other, other,
+                                                     PUBLISHED_IN if other == 'latin-1' else '', other)) from None
     if text.startswith('\ufeff') and not keep_bom:
         text = text[1:]
     lines = text.split('\n')
@@ -106,15 +145,15 @@ def conll_columns(line):
     return [column for column in line.strip().split(' ') if column]
 
 
-def read_conll(path):
+def read_conll(path, encoding=None):
     """The sentences of a CoNLL file: one token per line, its tag in the last column, a blank line between sentences.
 
     -DOCSTART- lines (document boundaries) are skipped. Tags are returned as written
-    (IOB1 or IOB2); to_iob2_sentences converts them.
+    (IOB1 or IOB2); to_iob2_sentences converts them. `encoding`: the file's (None: UTF-8).
     """
     sentences, tokens, tags, start = [], [], [], None
     cleaned = []
-    for number, line in enumerate(read_utf8_lines(path), 1):
+    for number, line in enumerate(read_text_lines(path, encoding=encoding), 1):
         columns = conll_columns(line) if line.strip() else []
         if not columns or columns[0] == '-DOCSTART-':
             if tokens:
@@ -143,19 +182,35 @@ def read_conll(path):
     return sentences
 
 
+def conll_set(name):
+    """The data set a CoNLL file name belongs to: its language for the shared tasks' names, else ''."""
+    language = name.split('.')[0]
+    return language if language in SHARED_TASK_LANGUAGES else ''
+
+
 def find_conll_files(data_dir):
-    """{split: path} of the CoNLL files in data_dir, or None if it holds none. A partial set is an InputError."""
-    found = {}
-    for split, names in CONLL_NAMES.items():
-        found[split] = next((os.path.join(data_dir, name) for name in names
-                             if os.path.isfile(os.path.join(data_dir, name))), None)
-    if not any(found.values()):
+    """{split: path} of the CoNLL files in data_dir, or None if it holds none.
+
+    A partial set, or the files of two sets (eng.* and deu.*, or train.txt and eng.train), are an InputError.
+    """
+    present = {split: [name for name in names if os.path.isfile(os.path.join(data_dir, name))]
+               for split, names in CONLL_NAMES.items()}
+    sets = sorted({conll_set(name) for names in present.values() for name in names})
+    if not sets:
         return None
+    if len(sets) > 1:
+        raise InputError("{} holds the files of {} CoNLL data sets ({}): keep one per folder (a folder for each "
+                         "language), then pass that folder as --data_dir".format(
+                             data_dir, len(sets), '; '.join(', '.join(name for names in present.values()
+                                                                      for name in names if conll_set(name) == kind)
+                                                            for kind in sets)))
+    found = {split: next((os.path.join(data_dir, name) for name in names), None) for split, names in present.items()}
     for split, path in found.items():
         if path is None:
-            present = ', '.join(os.path.basename(p) for p in found.values() if p)
+            present_names = ', '.join(os.path.basename(p) for p in found.values() if p)
+            looked_for = [name for name in CONLL_NAMES[split] if conll_set(name) == sets[0]]
             raise InputError("{} has {} but no {} file (looked for {}): add it, or split off part of the training "
-                             "file".format(data_dir, present, split, ', '.join(CONLL_NAMES[split])))
+                             "file".format(data_dir, present_names, split, ', '.join(looked_for)))
     return found
 
 
@@ -231,10 +286,16 @@ def decode_csv(data):
         return codecs.charmap_decode(data, 'strict', _WINDOWS_1252)[0], 'Windows-1252'
 
 
-def read_kaggle_csv(path):
-    """The sentences of ner_dataset.csv (`Sentence #,Word,POS,Tag`; the number only on a sentence's first word)."""
-    with open(path, 'rb') as f:
-        text, encoding = decode_csv(f.read())
+def read_kaggle_csv(path, encoding=None):
+    """The sentences of ner_dataset.csv (`Sentence #,Word,POS,Tag`; the number only on a sentence's first word).
+
+    `encoding`: the file's; None: UTF-8 if it is, else Windows-1252 (see decode_csv).
+    """
+    if encoding is None:
+        with open(path, 'rb') as f:
+            text, encoding = decode_csv(f.read())
+    else:
+        text = '\n'.join(read_text_lines(path, encoding=encoding)) + '\n'
     logging.info("Reading %s (%s)", path, encoding)
     reader = csv.reader(io.StringIO(text, newline=''))
     header = next(reader, [])
@@ -292,20 +353,20 @@ def split_paths(split_dir):
     return os.path.join(split_dir, SENTENCES), os.path.join(split_dir, LABELS)
 
 
-def read_split(split_dir, missing_fix, strict=False):
+def read_split(split_dir, missing_fix, strict=False, encoding=None):
     """The sentences of one split folder in the built layout, checked line by line.
 
     With `strict`, the files must already be exactly as build_ner_dataset.py writes them
     (single spaces, no byte-order mark), since TensorFlow will split them as they are;
     otherwise any whitespace separates tokens, and writing them back normalises it.
-    A missing file is an InputError ending with `missing_fix`.
+    A missing file is an InputError ending with `missing_fix`. `encoding`: the files' (None: UTF-8).
     """
     sentences_path, labels_path = split_paths(split_dir)
     for path in (sentences_path, labels_path):
         if not os.path.isfile(path):
             raise InputError("No file {}: {}".format(path, missing_fix))
-    sentence_lines = read_utf8_lines(sentences_path, keep_bom=strict)
-    label_lines = read_utf8_lines(labels_path, keep_bom=strict)
+    sentence_lines = read_text_lines(sentences_path, keep_bom=strict, encoding=encoding)
+    label_lines = read_text_lines(labels_path, keep_bom=strict, encoding=encoding)
     check_same_line_count(sentences_path, len(sentence_lines), labels_path, len(label_lines))
     if not sentence_lines:
         raise InputError("{} is empty: every split needs at least one sentence".format(sentences_path))
@@ -364,29 +425,33 @@ LOOKED_FOR = ("train/, dev/ and test/ folders with {} and {}; CoNLL files ({}; {
     ', '.join(CONLL_NAMES['test']), KAGGLE_NAME))
 
 
-def load_corpus(data_dir):
-    """{split: sentences in IOB2} from what data_dir holds (see LOOKED_FOR), or a path to Kaggle's CSV file."""
+def load_corpus(data_dir, encoding=None):
+    """{split: sentences in IOB2} from what data_dir holds (see LOOKED_FOR), or a path to Kaggle's CSV file.
+
+    `encoding`: the files' (--encoding); None: UTF-8 (Kaggle's CSV: UTF-8 if it is, else Windows-1252).
+    """
+    encoding = check_encoding(encoding)
     if os.path.isfile(data_dir) and data_dir.lower().endswith('.csv'):
-        return load_kaggle(data_dir)
+        return load_kaggle(data_dir, encoding)
     if not os.path.isdir(data_dir):
         raise InputError("No folder {}: put your corpus there ({}), or run python build_ner_dataset.py "
                          "--synthetic".format(data_dir, LOOKED_FOR))
     if is_built_layout(data_dir):
         logging.info("Reading the train/dev/test folders of %s", data_dir)
         fix = "every split folder (train/, dev/, test/) needs {} and {}".format(SENTENCES, LABELS)
-        return {split: to_iob2_sentences(read_split(os.path.join(data_dir, split), fix),
+        return {split: to_iob2_sentences(read_split(os.path.join(data_dir, split), fix, encoding=encoding),
                                          os.path.join(data_dir, split, LABELS))
                 for split in SPLITS}
     conll_files = find_conll_files(data_dir)
     if conll_files:
-        logging.info("Reading CoNLL files: %s", ', '.join(conll_files.values()))
-        return {split: to_iob2_sentences(read_conll(path), path) for split, path in conll_files.items()}
+        logging.info("Reading CoNLL files (%s): %s", encoding or 'UTF-8', ', '.join(conll_files.values()))
+        return {split: to_iob2_sentences(read_conll(path, encoding), path) for split, path in conll_files.items()}
     kaggle_path = os.path.join(data_dir, KAGGLE_NAME)
     if os.path.isfile(kaggle_path):
-        return load_kaggle(kaggle_path)
+        return load_kaggle(kaggle_path, encoding)
     raise InputError("{} holds no NER dataset that this script reads: looked for {}".format(data_dir, LOOKED_FOR))
 
 
-def load_kaggle(path):
-    sentences = to_iob2_sentences(read_kaggle_csv(path), path)
+def load_kaggle(path, encoding=None):
+    sentences = to_iob2_sentences(read_kaggle_csv(path, encoding), path)
     return split_in_file_order(sentences, path)

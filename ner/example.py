@@ -14,7 +14,8 @@ from model.core.errors import InputError
 from model.core.files import read_json
 from model.core.layout import VOCAB_DIR
 from ner.corpora import LABELS, SENTENCES, read_split
-from ner.vocab import DATASET_PARAMS, TAGS, VOCABULARIES, VOCABULARY_FILES
+from ner.vocab import DATASET_PARAMS, EMBEDDINGS, TAGS, VOCABULARIES, VOCABULARY_FILES
+from ner.word_vectors import check_word_vectors
 
 DEFAULT_DATA_DIR = 'data/NER'
 SPLIT_DIRS = {'train': 'train', 'dev': 'dev', 'test': 'test'}
@@ -44,6 +45,8 @@ def load_dataset_params(vocab_dir, params):
         setattr(params, key, dataset_params[key])
     params.vocab_dir = vocab_dir
     params.tags_path = os.path.join(vocab_dir, TAGS)
+    if getattr(params, 'word_vectors', False):
+        check_word_vectors(vocab_dir, dataset_params, params)
 
 
 def load_split(data_dir, split, params):
@@ -112,8 +115,10 @@ def file_digest(path):
 
 def dataset_identity(data_dir):
     """The data set as dataset.json records it: its folder, and the vocabulary the weights depend on."""
+    # The pretrained vectors too when there are some: the weights started from them (and, frozen, are them).
+    fits = VOCABULARIES + ((EMBEDDINGS,) if os.path.isfile(os.path.join(data_dir, EMBEDDINGS)) else ())
     return {'data_dir': os.path.abspath(data_dir), 'source': None,
-            'fits': {name: file_digest(os.path.join(data_dir, name)) for name in VOCABULARIES},
+            'fits': {name: file_digest(os.path.join(data_dir, name)) for name in fits},
             'keep': [DATASET_PARAMS]}
 
 

@@ -16,14 +16,22 @@ OOV bucket), number_of_tags, char_vocab_size (characters + 1 OOV bucket, line 0 
 hyperparameters, NER_PARAMS in model/core/params.py (the defaults of the shipped base model).
 The fused BiLSTM and the character CNN are in ner/fast_layers.py.
 """
+import math
+import os
+
+from model.core.params import SEED
 from model.core.seeds import step_seed
 from model.core.tf_compat import tf
 from ner.crf import crf_decode, crf_log_likelihood
 from ner.fast_layers import bidirectional_lstm, char_cnn
 from ner.features import CASINGS
+from ner.vocab import EMBEDDINGS
+from ner.word_vectors import npy_layout
 
 # The random draws of a training step, numbered: the epoch's shuffle (SHUFFLE, at its first step) and the dropouts.
 WORD_DROPOUT, FEATURE_DROPOUT, OUTPUT_DROPOUT = 1, 2, 3
+# The draw of the initial rows of the words without a pretrained vector (once, not keyed on the step).
+WORD_VECTORS = 4
 
 # The versions whose logits are the unary scores of a CRF (see ner/model_fn.py's MODEL_VERSIONS for all).
 CRF_VERSIONS = {'bilstm_char_crf'}
@@ -50,15 +58,48 @@ def drop_words(sentence, is_training, params):
                     sentence)
 
 
+def word_embeddings(is_training, params):
+    """The [vocab_size, embedding_size] word embeddings: at random, or with params.word_vectors from the
+    pretrained vectors of embeddings.npy (build_vocab.py --vectors), trained further or frozen.
+
+    The vectors are only the initial value of the training graph's variable, read from the file
+    when the variables are initialized: a checkpoint restores over them, and the graphs of
+    evaluation, prediction and export (restored, never initialized from the file) hold no path to it.
+    """
+    if not getattr(params, 'word_vectors', False):
+        return tf.get_variable('embeddings', dtype=tf.float32, shape=[params.vocab_size, params.embedding_size])
+    # Frozen, the variable is not trainable: the optimizer computes no gradient for it and keeps no slots.
+    return tf.get_variable('embeddings', dtype=tf.float32, shape=[params.vocab_size, params.embedding_size],
+                           initializer=pretrained_initializer(params) if is_training else None,
+                           trainable=params.word_vectors_trainable)
+
+
+def pretrained_initializer(params):
+    """An initializer of the embeddings: the rows of embeddings.npy, and for the words without a vector
+    (its NaN rows) uniform draws in +-sqrt(3 / dimension) (Ma & Hovy 2016), seeded by the graph's seed."""
+    path = os.path.join(params.vocab_dir, EMBEDDINGS)
+    offset, shape = npy_layout(path)
+    seed = tf.get_default_graph().seed
+    seed = tf.constant([SEED if seed is None else seed, WORD_VECTORS], tf.int64)
+    scale = math.sqrt(3.0 / shape[1])
+
+    def initializer(variable_shape, dtype=tf.float32, partition_info=None):
+        data = tf.strings.substr(tf.io.read_file(path), offset, shape[0] * shape[1] * 4)
+        vectors = tf.reshape(tf.io.decode_raw(data, tf.float32, little_endian=True), variable_shape)
+        drawn = tf.random.stateless_uniform(variable_shape, seed, -scale, scale, dtype=dtype)
+        return tf.where(tf.math.is_nan(vectors), drawn, vectors)
+    return initializer
+
+
 def build_model_lstm(is_training, inputs, params):
     """The course's model: word embeddings -> one LSTM -> dense, softmax per token.
 
     The course's params.json had a dropout_rate that nothing read; here it applies to the LSTM's
     output in training (set it to 0 for the course's model exactly).
     """
-    # Word embeddings
+    # Word embeddings (from pretrained vectors with params.word_vectors: see word_embeddings)
     sentence = inputs['sentence']
-    embeddings = tf.get_variable('embeddings', dtype=tf.float32, shape=[params.vocab_size, params.embedding_size])
+    embeddings = word_embeddings(is_training, params)
     sentence = tf.nn.embedding_lookup(embeddings, sentence)
 
     # LSTM
@@ -74,7 +115,7 @@ def build_model_bilstm_char(is_training, inputs, params):
     """Word embeddings + character CNN + casing -> dropout -> BiLSTM -> dropout -> dense."""
     # Word embeddings (in training, some words replaced by the OOV id: see drop_words)
     sentence = drop_words(inputs['sentence'], is_training, params)
-    embeddings = tf.get_variable('embeddings', dtype=tf.float32, shape=[params.vocab_size, params.embedding_size])
+    embeddings = word_embeddings(is_training, params)
 
     # Char features: prefixes and suffixes (-stan, -ese, Mc-) tell names and their types apart,
     # and they are what gives unknown words a useful representation.

@@ -9,5 +9,9 @@ WORDS, TAGS, CHARS = 'words.txt', 'tags.txt', 'chars.txt'
 DATASET_PARAMS = 'dataset_params.json'
 # The files the weights depend on: their ids are the rows of the embeddings and of the output layer.
 VOCABULARIES = (WORDS, TAGS, CHARS)
-# Everything build_vocab.py writes (an overwritten data set makes all of them stale).
+# Everything build_vocab.py always writes.
 VOCABULARY_FILES = VOCABULARIES + (DATASET_PARAMS,)
+# With --vectors, also the pretrained vector of each word of words.txt (ner/word_vectors.py): row i, word i.
+EMBEDDINGS = 'embeddings.npy'
+# What an overwritten data set makes stale.
+BUILT_FILES = VOCABULARY_FILES + (EMBEDDINGS,)

@@ -197,8 +197,14 @@ def test_missing_split_file(tmp_path):
 
 @pytest.mark.parametrize('files, message', [
     ({'train.txt': 'a O\n', 'test.txt': 'a O\n'},
-     r"conll has train\.txt, test\.txt but no dev file \(looked for valid\.txt, dev\.txt, .*eng\.testa\): add it, "
-     r"or split off part of the training file$"),
+     r"conll has train\.txt, test\.txt but no dev file \(looked for valid\.txt, dev\.txt, valid\.conll, dev\.conll, "
+     r"valid\.tsv, dev\.tsv\): add it, or split off part of the training file$"),
+    ({'esp.train': 'a O\n', 'esp.testb': 'a O\n'},
+     r"conll has esp\.train, esp\.testb but no dev file \(looked for esp\.testa\): add it, or split off part of the "
+     r"training file$"),
+    ({'eng.train': 'a O\n', 'eng.testa': 'a O\n', 'eng.testb': 'a O\n', 'deu.train': 'a O\n', 'train.txt': 'a O\n'},
+     r"conll holds the files of 3 CoNLL data sets \(train\.txt; deu\.train; eng\.train, eng\.testa, eng\.testb\): keep "
+     r"one per folder \(a folder for each language\), then pass that folder as --data_dir$"),
     ({'train.txt': 'a NN\tO\nb\n', 'valid.txt': 'a O\n', 'test.txt': 'a O\n'},
      r"train\.txt:2: expected a token and its tag \(the last column\), found 'b': separate the columns by spaces or "
      r"tabs, and sentences by a blank line$"),
@@ -209,7 +215,8 @@ def test_missing_split_file(tmp_path):
     ({'train.txt': 'a O\n', 'valid.txt': '\tO\n', 'test.txt': 'a O\n'},
      r"valid\.txt:1: the token \(first column\) is empty: remove the line or give its word$"),
     ({'train.txt': 'a O\n', 'valid.txt': 'a O\n', 'test.txt': 'a O\n\xff O\n'},
-     r"test\.txt:2: not valid UTF-8 \(byte 1 of the line is 0xff\): convert it to UTF-8 first"),
+     r"test\.txt:2: not valid UTF-8 \(byte 1 of the line is 0xff\): it may be latin-1: pass --encoding latin-1 to "
+     r"build_ner_dataset\.py .*, or convert it to UTF-8 first"),
     ({'notes.md': 'hi'}, r"conll holds no NER dataset that this script reads: looked for " + re.escape(LOOKED_FOR) + '$'),
 ])
 def test_bad_conll_folder_messages(tmp_path, files, message):
@@ -221,11 +228,80 @@ def test_bad_conll_folder_messages(tmp_path, files, message):
 
 def test_looked_for_lists_every_layout():
     assert LOOKED_FOR == ("train/, dev/ and test/ folders with sentences.txt and labels.txt; CoNLL files (train.txt, "
-                          "train.conll, train.tsv, eng.train; valid.txt, dev.txt, valid.conll, dev.conll, valid.tsv, "
-                          "dev.tsv, eng.testa; test.txt, test.conll, test.tsv, eng.testb); or ner_dataset.csv")
+                          "train.conll, train.tsv, eng.train, deu.train, esp.train, ned.train; valid.txt, dev.txt, "
+                          "valid.conll, dev.conll, valid.tsv, dev.tsv, eng.testa, deu.testa, esp.testa, ned.testa; "
+                          "test.txt, test.conll, test.tsv, eng.testb, deu.testb, esp.testb, ned.testb); or "
+                          "ner_dataset.csv")
 
 
 def test_no_data_dir(tmp_path):
     with pytest.raises(InputError, match=r"^No folder .*nowhere: put your corpus there \(train/, dev/ .*\), or run "
                                          r"python build_ner_dataset\.py --synthetic$"):
         load_corpus(str(tmp_path / 'nowhere'))
+
+
+# ---------------------------------------------------------------------------------------------
+# The shared tasks' files as they were published: <lang>.train/.testa/.testb, Latin-1
+
+# CoNLL-2002 Spanish: token and tag, IOB2, no -DOCSTART-.
+ESP = "La DA O\nEspaña NC B-LOC\nde SP O\nMuñoz NC B-PER\n\nSeñor B-PER\n"
+# CoNLL-2002 Dutch: token, POS, tag, -DOCSTART- lines of three columns, IOB2.
+NED = "-DOCSTART- -DOCSTART- O\nDe Art O\nbeschuldigde N O\nDünya N B-ORG\n\nZo Adv O\n"
+# CoNLL-2003 German: token, lemma, POS, chunk, tag; IOB1.
+DEU = "-DOCSTART- -X- -X- -X- O\n\nIn in APPR I-PC O\nKöln Köln NE I-NC I-LOC\nlebt leben VVFIN I-VC O\n"
+
+
+@pytest.mark.parametrize('language, text, tokens, tags', [
+    ('esp', ESP, [['La', 'España', 'de', 'Muñoz'], ['Señor']], [['O', 'B-LOC', 'O', 'B-PER'], ['B-PER']]),
+    ('ned', NED, [['De', 'beschuldigde', 'Dünya'], ['Zo']], [['O', 'O', 'B-ORG'], ['O']]),
+    ('deu', DEU, [['In', 'Köln', 'lebt']], [['O', 'B-LOC', 'O']]),
+])
+def test_shared_task_files_as_published_in_latin_1(tmp_path, language, text, tokens, tags):
+    for split in ('train', 'testa', 'testb'):
+        write(str(tmp_path / 'conll' / '{}.{}'.format(language, split)), text, encoding='latin-1')
+    out = str(tmp_path / 'NER')
+    build(out, str(tmp_path / 'conll'), encoding='latin-1')
+    for split in SPLITS:
+        assert output(out, split) == (''.join(' '.join(t) + '\n' for t in tokens),
+                                      ''.join(' '.join(t) + '\n' for t in tags))  # written in UTF-8
+
+
+def test_a_latin_1_file_read_as_utf_8_says_which_encoding_to_try(tmp_path):
+    for split in ('train', 'testa', 'testb'):
+        write(str(tmp_path / 'conll' / 'esp.{}'.format(split)), ESP, encoding='latin-1')
+    with pytest.raises(InputError, match=r"esp\.train:2: not valid UTF-8 \(byte 5 of the line is 0xf1\): it may be "
+                                         r"latin-1: pass --encoding latin-1 to build_ner_dataset\.py \(the CoNLL-2002 "
+                                         r"files and CoNLL-2003's German ones are Latin-1, as published\), or convert "
+                                         r"it to UTF-8 first \(for example: iconv -f latin-1 -t UTF-8 old\.txt > "
+                                         r"new\.txt\)$"):
+        load_corpus(str(tmp_path / 'conll'))
+
+
+def test_windows_1252_quotes_suggest_windows_1252_and_a_file_valid_in_neither_is_refused(tmp_path):
+    conll = write(str(tmp_path / 'conll' / 'train.txt'), 'a O\n\u201cb\u201d O\n', encoding='cp1252')
+    write(str(tmp_path / 'conll' / 'valid.txt'), 'a O\n')
+    write(str(tmp_path / 'conll' / 'test.txt'), 'a O\n')
+    with pytest.raises(InputError, match=r"train\.txt:2: not valid UTF-8 \(byte 1 of the line is 0x93\): it may be "
+                                         r"windows-1252: pass --encoding windows-1252 to build_ner_dataset\.py, or "
+                                         r"convert it"):
+        load_corpus(str(tmp_path / 'conll'))
+    assert load_corpus(str(tmp_path / 'conll'), 'windows-1252')['train'][0].tokens == ['a', '\u201cb\u201d']
+    with open(conll, 'ab') as f:
+        f.write(b'c\x81 O\n')  # undefined in Windows-1252, and not UTF-8 either
+    with pytest.raises(InputError, match=r"train\.txt:3: not valid windows-1252 \(byte 2 of the line is 0x81\): it "
+                                         r"may be latin-1: pass --encoding latin-1"):
+        load_corpus(str(tmp_path / 'conll'), 'windows-1252')
+
+
+def test_unknown_encoding_and_the_option_of_the_script(tmp_path):
+    data = make_built(tmp_path / 'given', TINY_SPLITS)
+    with pytest.raises(InputError, match=r"^Unknown --encoding 'latin-9000': give a Python codec name such as latin-1 "
+                                         r"\(the CoNLL-2002 files and CoNLL-2003's German ones are Latin-1, as "
+                                         r"published\), windows-1252 or utf-8$"):
+        load_corpus(data, 'latin-9000')
+    import build_ner_dataset
+    args = build_ner_dataset.parser.parse_args(['--data_dir', data, '--encoding', 'latin-1'])
+    assert args.encoding == 'latin-1'
+    with pytest.raises(InputError, match=r"^--encoding is the encoding of the files in --data_dir: --synthetic reads "
+                                         r"none$"):
+        build_ner_dataset.main(build_ner_dataset.parser.parse_args(['--synthetic', '--encoding', 'latin-1']))

@@ -76,7 +76,13 @@ VISION_PARAMS = {
 NER_PARAMS = {
     'model_version': spec(str, 'bilstm_char_crf', "which network model_fn builds: 'lstm' (the course's), "
                                                   "'bilstm_char' or 'bilstm_char_crf' (see ner/network.py)"),
-    'embedding_size': spec(int, 100, "size of the word embeddings (trained from scratch)"),
+    'embedding_size': spec(int, 100, "size of the word embeddings (trained from scratch, or the dimension of the "
+                                     "pretrained vectors with word_vectors)"),
+    'word_vectors': spec(bool, False, "start the word embeddings from the pretrained vectors build_vocab.py "
+                                      "--vectors wrote (embeddings.npy beside words.txt)"),
+    # Recorded: resuming with the other value would look for (or leave) the optimizer's slots of the embeddings.
+    'word_vectors_trainable': spec(bool, False, "with word_vectors: train the pretrained embeddings further "
+                                                "(false: keep them frozen, as tf_ner does)", trained=True),
     'lstm_num_units': spec(int, 100, "LSTM units (per direction for the bidirectional LSTM)"),
     'char_embedding_size': spec(int, 30, "size of the character embeddings fed to the character CNN"),
     'char_filters': spec(int, 50, "filters of the character CNN: size of a word's character feature"),
@@ -88,6 +94,9 @@ NER_PARAMS = {
     'word_dropout': spec(float, 0.15, "training only: chance that a word is replaced by the unknown word, so "
                                       "that its embedding is trained too", minimum=0, below=1),
     'clip_gradients': spec(float, 5.0, "clip the gradients to this global norm (0: no clipping)", minimum=0),
+    'ema_decay': spec(float, 0.0, "decay of an exponential moving average of the weights, which evaluation, the "
+                                  "best weights, predict and export then use (0: the weights as trained)",
+                      minimum=0, below=1),
 }
 
 # The examples by name (examples.py has their code), with what the shared code needs to know of each.

@@ -172,7 +172,8 @@ BAD_BUILT = [
     ({'train': ("a\n\nb\n", "O\n\nO\n")},
      r"train/sentences\.txt:2: empty sentence: remove the line, and line 2 of labels\.txt$"),
     ({'test': ("a\ncaf\xe9 x\n", "O\nO O\n")},
-     r"test/sentences\.txt:2: not valid UTF-8 \(byte 4 of the line is 0xe9\): convert it to UTF-8 first \(for example:"
-     r" iconv -f <its encoding> -t UTF-8 old\.txt > new\.txt\)$"),
+     r"test/sentences\.txt:2: not valid UTF-8 \(byte 4 of the line is 0xe9\): it may be latin-1: pass --encoding "
+     r"latin-1 to build_ner_dataset\.py \(the CoNLL-2002 files and CoNLL-2003's German ones are Latin-1, as "
+     r"published\), or convert it to UTF-8 first \(for example: iconv -f latin-1 -t UTF-8 old\.txt > new\.txt\)$"),
 ]
 
