@@ -7,7 +7,7 @@ import sys
 from examples import example_of
 from model.core.errors import InputError, run_script
 from model.utils import load_params
-from search.grid import SEARCH_FILE, plan_jobs, read_search, train_command
+from search.grid import SEARCH_FILE, check_same_dataset, plan_jobs, read_search, train_command
 from search.hparams_config import write_experiment_config
 from search.local import launcher_prefix, run_local
 from search.report import record_outcomes, say, summarize
@@ -107,11 +107,14 @@ def _as_ctrl_c(signum, frame):
 
 
 def check_data_dir(data_dir, parent_dir):
-    """The data set the jobs train on must be there: each job would fail on it otherwise."""
+    """The data set the jobs train on must be there (each job would fail on it otherwise), and be the one the
+    runs already in parent_dir were trained on."""
     params = load_params(parent_dir)
     example = example_of(params)
+    data_dir = data_dir or example.DEFAULT_DATA_DIR
     for split in ('train', 'dev'):
-        example.load_split(data_dir or example.DEFAULT_DATA_DIR, split, params)
+        example.load_split(data_dir, split, params)
+    check_same_dataset(parent_dir, example.dataset_identity(data_dir))
 
 
 if __name__ == '__main__':

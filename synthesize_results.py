@@ -1,11 +1,13 @@
 """Aggregates results from the metrics_eval_best_weights.json in a parent folder into one table, with the state
-of each run (finished, stopped at epoch k of N, failed and why, not started)"""
+of each run (finished, stopped at epoch k of N, failed and why, not started) and the data set it was trained on;
+then, for a search over seeds, each setting's mean and spread over its seeds"""
 import argparse
 import os
 import sys
 
 from model.core.errors import InputError, run_script
 from search.results import gather, markdown_table
+from search.spread import spread_table
 
 RESULTS_FILE = 'results.md'
 
@@ -27,6 +29,9 @@ def main(args):
                          "example python search_hyperparams.py --parent_dir {}".format(
                              args.parent_dir, args.parent_dir))
     table = markdown_table(rows)
+    spread = spread_table(rows)
+    if spread:
+        table += '\n' + spread
     print(table, end='')
     with open(os.path.join(args.parent_dir, RESULTS_FILE), 'w', encoding='utf-8') as f:
         f.write(table)

@@ -21,6 +21,7 @@ from model.core.errors import InputError
 from model.core.files import read_json
 from model.core.layout import (
     CHECKPOINT_NAME,
+    DATASET_FILE,
     EVAL_BEST_METRICS,
     EVAL_LAST_METRICS,
     LAST_WEIGHTS,
@@ -226,6 +227,42 @@ def _check_existing_params(job):
     raise InputError("{} does not match the search's params ({}): the parent params.json changed since this "
                      "job ran. Put the old value back, or move the job folder away to run it again".format(
                          json_path, '; '.join(differences)))
+
+
+def check_same_dataset(parent_dir, identity):
+    """Refuse to search into parent_dir if a run there (finished or started) was trained on another data set.
+
+    `identity`: the example's dataset_identity of the data set this search trains on. A run's
+    dataset.json (train.py writes it as the run starts) records the one it was trained on:
+    another folder, or the same folder rebuilt since (the files the weights fit differ, as
+    train.py's resume compares them), would put figures that do not compare in one table.
+    """
+    for name in sorted(os.listdir(parent_dir)):
+        json_path = os.path.join(parent_dir, name, DATASET_FILE)
+        recorded = read_json(json_path, 'dataset record') if os.path.isfile(json_path) else None
+        if not isinstance(recorded, dict) or _what_identifies(recorded) == _what_identifies(identity):
+            continue
+        was, now = recorded.get('data_dir'), identity.get('data_dir')
+        if was != now:
+            raise InputError("{}: this run was trained on the data set in {}, and the search would train on {}: one "
+                             "table would rank them together. Run it with --data_dir {}, or search into a new "
+                             "--parent_dir".format(json_path, was, now, was))
+        raise InputError("{}: this run was trained on the data set in {} as it was before it was rebuilt ({} "
+                         "changed since): one table would rank them together. Search into a new --parent_dir, or "
+                         "move this search's runs away".format(json_path, was, ', '.join(_changed(recorded, identity))))
+
+
+def _changed(recorded, identity):
+    """What differs between two identities of one folder: the files the weights fit, by name; else the keys."""
+    fits_then, fits_now = recorded.get('fits') or {}, identity.get('fits') or {}
+    changed = sorted(name for name in set(fits_then) | set(fits_now) if fits_then.get(name) != fits_now.get(name))
+    then, now = _what_identifies(recorded), _what_identifies(identity)
+    return changed + sorted(key for key in (set(then) | set(now)) - {'fits'} if then.get(key) != now.get(key))
+
+
+def _what_identifies(identity):
+    """What tells data sets apart in a dataset.json (not the params trained with, nor the files kept beside)."""
+    return {key: value for key, value in identity.items() if key not in ('trained_params', 'keep')}
 
 
 def prepare_folder(job):

@@ -17,6 +17,7 @@ from helpers.search import write_search
 from model.core.errors import InputError
 from search.grid import (
     DEFAULT_SEARCH,
+    check_same_dataset,
     job_name,
     plan_jobs,
     prepare_folder,
@@ -167,3 +168,39 @@ def test_a_value_cannot_make_a_path(tmp_path):
     write_params(parent)
     with pytest.raises(InputError, match="would hold a path separator"):
         plan_jobs(parent, {'model_version': ['../../outside']})
+
+
+def write_dataset_record(folder, **identity):
+    """A run's dataset.json, as train.py writes it (the data set's identity, the params it trained with)."""
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, 'dataset.json'), 'w') as f:
+        json.dump(dict(identity, trained_params={'embedding_size': 16}, keep=['dataset_params.json']), f)
+
+
+def test_a_search_on_another_data_set_than_its_runs_is_refused(tmp_path):
+    parent = str(tmp_path / 'p')
+    ner = {'data_dir': '/data/NER', 'source': None, 'fits': {'words.txt': 'a1', 'tags.txt': 'b1', 'chars.txt': 'c1'}}
+    write_dataset_record(os.path.join(parent, 'learning_rate_0.01'), **ner)
+    os.makedirs(os.path.join(parent, 'learning_rate_0.1'))  # not started: nothing recorded
+    check_same_dataset(parent, dict(ner, keep=[]))  # the same data set: what was kept beside does not matter
+
+    with pytest.raises(InputError) as error:
+        check_same_dataset(parent, dict(ner, data_dir='/data/ESP'))
+    assert str(error.value) == (
+        "{}: this run was trained on the data set in /data/NER, and the search would train on /data/ESP: one table "
+        "would rank them together. Run it with --data_dir /data/NER, or search into a new --parent_dir".format(
+            os.path.join(parent, 'learning_rate_0.01', 'dataset.json')))
+    # The same folder rebuilt since: its vocabulary (what train.py's resume compares) is another.
+    with pytest.raises(InputError) as error:
+        check_same_dataset(parent, dict(ner, fits=dict(ner['fits'], **{'words.txt': 'a2', 'chars.txt': 'c2'})))
+    assert str(error.value) == (
+        "{}: this run was trained on the data set in /data/NER as it was before it was rebuilt (chars.txt, words.txt "
+        "changed since): one table would rank them together. Search into a new --parent_dir, or move this search's "
+        "runs away".format(os.path.join(parent, 'learning_rate_0.01', 'dataset.json')))
+    # A vision set rebuilt from other images (its source.json), or with other classes.
+    signs = {'data_dir': '/data/SIGNS', 'source': '/raw/SIGNS'}
+    write_dataset_record(os.path.join(parent, 'learning_rate_0.01'), **signs)
+    with pytest.raises(InputError, match=r'before it was rebuilt \(source changed since\)'):
+        check_same_dataset(parent, dict(signs, source='/raw/OTHER'))
+    with pytest.raises(InputError, match=r'before it was rebuilt \(classes.json, class_names changed since\)'):
+        check_same_dataset(parent, dict(signs, class_names=['a', 'b'], fits={'classes.json': 'd'}))

@@ -1,7 +1,10 @@
 """search/local.py: search_hyperparams.py (and synthesize_results.py) as a user runs them, training real (tiny) jobs
 on this machine, as child processes or through a --launcher command."""
+import json
 import os
+import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -181,3 +184,49 @@ def test_ctrl_c_kills_a_job_that_ignores_sigterm_after_the_grace_period(tmp_path
     assert processes_mentioning(job) == []
     # SIGTERM first, SIGKILL once the grace period is over, and not much later.
     assert GRACE_SECONDS <= seconds < GRACE_SECONDS + 5, seconds
+
+
+def test_a_setting_over_three_seeds_its_spread_and_another_data_set_refused(tmp_path, data_dir):
+    # A copy of the data set, to rebuild below (the shared one must stay as it is).
+    data = shutil.copytree(data_dir, str(tmp_path / 'data'))
+    make_parent(tmp_path / 'seeds', {'learning_rate': [0.01], 'seed': [1, 2, 3]})
+    script('search_hyperparams.py', '--parent_dir', 'seeds', '--data_dir', 'data', cwd=tmp_path)
+    names = ['learning_rate_0.01-seed_{}'.format(seed) for seed in (1, 2, 3)]
+    assert sorted(name for name in os.listdir(str(tmp_path / 'seeds')) if '-seed_' in name) == names
+    best = [read_json(str(tmp_path / 'seeds' / name / 'metrics_eval_best_weights.json'))['accuracy']
+            for name in names]
+    for seed, name in zip((1, 2, 3), names, strict=True):
+        assert read_json(str(tmp_path / 'seeds' / name / 'params.json'))['seed'] == seed
+        assert read_json(str(tmp_path / 'seeds' / name / 'dataset.json'))['data_dir'] == data
+
+    table = script('synthesize_results.py', '--parent_dir', 'seeds', cwd=tmp_path).stdout
+    over_seeds = table[table.index('Over seeds:'):].splitlines()
+    assert over_seeds[2:5] == [
+        '| setting | seeds | runs | dev accuracy mean | std | min-max |', '| --- | --- | --- | --- | --- | --- |',
+        '| every run | 3 | 3 finished | {:.4f} | {:.4f} | {:.4f}-{:.4f} |'.format(
+            statistics.mean(best), statistics.stdev(best), min(best), max(best))]
+    assert '| data set |' not in table  # one data set: nothing to tell apart
+
+    # The issue's search: search.json extended, then run on another data set. Refused before any job.
+    make_parent(tmp_path / 'seeds', {'learning_rate': [0.01, 0.1], 'seed': [1, 2, 3]})
+    before = sorted(os.listdir(str(tmp_path / 'seeds')))
+    refused = script('search_hyperparams.py', '--parent_dir', 'seeds', '--data_dir', data_dir, cwd=tmp_path,
+                     check=False)
+    assert refused.returncode == 2 and refused.stdout == ''
+    assert refused.stderr == (
+        'Error: {}: this run was trained on the data set in {}, and the search would train on {}: one table would '
+        'rank them together. Run it with --data_dir {}, or search into a new --parent_dir\n'.format(
+            os.path.join('seeds', names[0], 'dataset.json'), data, data_dir, data))
+    # The same folder rebuilt from other images since (what its source.json says).
+    with open(os.path.join(data, 'source.json')) as f:
+        source = json.load(f)
+    with open(os.path.join(data, 'source.json'), 'w') as f:
+        json.dump(dict(source, source=str(tmp_path / 'other images')), f)
+    refused = script('search_hyperparams.py', '--parent_dir', 'seeds', '--data_dir', 'data', cwd=tmp_path,
+                     check=False)
+    assert refused.returncode == 2 and refused.stderr.startswith('Error: {}: this run was trained on the data set '
+                                                                 'in {} as it was before it was rebuilt (source '
+                                                                 'changed since)'.format(
+                                                                     os.path.join('seeds', names[0], 'dataset.json'),
+                                                                     data))
+    assert sorted(os.listdir(str(tmp_path / 'seeds'))) == before
