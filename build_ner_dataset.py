@@ -22,6 +22,7 @@ import argparse
 import collections
 import logging
 import os
+import shlex
 import shutil
 import tempfile
 
@@ -121,7 +122,7 @@ def main(args):
     if args.synthetic and args.encoding:
         raise InputError("--encoding is the encoding of the files in --data_dir: --synthetic reads none")
     build(args.output_dir, args.data_dir, args.synthetic, args.overwrite, encoding=args.encoding)
-    logging.info("Next: python build_vocab.py --data_dir %s", args.output_dir)
+    logging.info("Next: python build_vocab.py --data_dir %s", shlex.quote(args.output_dir))
 
 
 if __name__ == '__main__':

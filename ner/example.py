@@ -8,6 +8,7 @@ Nothing here imports TensorFlow at import time.
 import hashlib
 import logging
 import os
+import shlex
 import sys
 
 from model.core.errors import InputError
@@ -21,7 +22,11 @@ DEFAULT_DATA_DIR = 'data/NER'
 SPLIT_DIRS = {'train': 'train', 'dev': 'dev', 'test': 'test'}
 # What dataset_params.json brings into params (as the course's params.update(dataset_params.json)).
 DATASET_KEYS = ('vocab_size', 'number_of_tags', 'char_vocab_size', 'pad_word', 'pad_tag', 'num_oov_buckets')
-RUN_BUILD_VOCAB = "run python build_vocab.py --data_dir {} first"
+
+
+def run_build_vocab(data_dir):
+    """The fix of a missing or stale vocabulary, as a command that can be pasted (the path quoted)."""
+    return "run python build_vocab.py --data_dir {} first".format(shlex.quote(data_dir))
 
 
 def check_params(params):
@@ -35,12 +40,16 @@ def load_dataset_params(vocab_dir, params):
     """Add dataset_params.json's sizes to params, and where the vocabulary files are."""
     json_path = os.path.join(vocab_dir, DATASET_PARAMS)
     missing = [name for name in VOCABULARY_FILES if not os.path.isfile(os.path.join(vocab_dir, name))]
+    if missing and os.path.isdir(os.path.join(vocab_dir, 'train_signs')):
+        raise InputError("{} is a data set of the vision example (train_signs/), and this experiment is an NER one "
+                         "(\"example\": \"ner\" in its params.json): pass --data_dir a data set built by "
+                         "build_ner_dataset.py and build_vocab.py, such as {}".format(vocab_dir, DEFAULT_DATA_DIR))
     if missing:
-        raise InputError("No {} in {}: {}".format(' or '.join(missing), vocab_dir, RUN_BUILD_VOCAB.format(vocab_dir)))
+        raise InputError("No {} in {}: {}".format(' or '.join(missing), vocab_dir, run_build_vocab(vocab_dir)))
     dataset_params = read_json(json_path, 'dataset params file')
     absent = [key for key in DATASET_KEYS if not isinstance(dataset_params, dict) or key not in dataset_params]
     if absent:
-        raise InputError("{} lacks {}: {}".format(json_path, ', '.join(absent), RUN_BUILD_VOCAB.format(vocab_dir)))
+        raise InputError("{} lacks {}: {}".format(json_path, ', '.join(absent), run_build_vocab(vocab_dir)))
     for key in DATASET_KEYS:
         setattr(params, key, dataset_params[key])
     params.vocab_dir = vocab_dir
@@ -71,7 +80,7 @@ def checked_sentence_lengths(split_dir, params, data_dir):
         unknown = [tag for tag in sentence.tags if tag not in known]
         if unknown:
             raise InputError("{}: tag {!r} is not in {}: {}".format(
-                sentence.where, unknown[0], params.tags_path, RUN_BUILD_VOCAB.format(data_dir)))
+                sentence.where, unknown[0], params.tags_path, run_build_vocab(data_dir)))
     return [len(sentence.tokens) for sentence in sentences]
 
 

@@ -209,3 +209,22 @@ def test_a_vocabulary_that_does_not_fit_is_said_rebuilt_or_another_data_set(ner_
     with pytest.raises(InputError, match=r'words.txt the weights in .* were trained with: it changed since \(the '
                                          r'data set was rebuilt\?\)'):
         evaluate.main(script_args(model_dir, data_dir, 'best_weights'))
+
+
+def test_an_ner_experiment_given_the_vision_data_set_is_told_so(data_dir, tmp_path):
+    model_dir = str(tmp_path / 'model')
+    write_ner_params(model_dir)
+    with pytest.raises(InputError) as raised:
+        train.main(script_args(model_dir, data_dir))
+    message = str(raised.value)
+    assert 'data set of the vision example' in message and data_dir in message and 'run python' not in message
+    assert not os.path.exists(os.path.join(model_dir, 'last_weights'))
+
+
+def test_the_suggested_build_vocab_command_can_be_pasted(tmp_path):
+    from ner.example import load_dataset_params
+    folder = str(tmp_path / 'my data' / 'córpus ü')
+    os.makedirs(folder)
+    with pytest.raises(InputError) as raised:
+        load_dataset_params(folder, None)
+    assert "run python build_vocab.py --data_dir '{}' first".format(folder) in str(raised.value)
