@@ -13,7 +13,7 @@ import argparse
 import logging
 
 from examples import check_params, example_of
-from model.core.errors import run_script
+from model.core.errors import InputError, run_script
 from model.core.layout import BEST_WEIGHTS
 from model.core.prediction import check_output_path
 from model.core.provenance import check_trained_values
@@ -27,6 +27,9 @@ parser.add_argument('--model_dir', default='experiments/base_model',
                     help="Experiment directory containing params.json")
 parser.add_argument('--restore_from', default=BEST_WEIGHTS,
                     help="Subdirectory of model dir or file containing the weights")
+parser.add_argument('--tokenized', action='store_true',
+                    help="NER: the sentences are tokenized already (tokens separated by spaces, as in sentences.txt): "
+                         "split on whitespace only")
 parser.add_argument('--output', default=None,
                     help="Also write the predictions to this file: CSV (vision: the probability of every class; "
                          "NER: one row per token), or JSON lines for NER if it ends in .jsonl")
@@ -39,7 +42,13 @@ def main(args):
     check_trained_values(args.model_dir, params)
     if args.output:
         check_output_path(args.output)  # before anything is computed
-    return example_of(params).predict(args.inputs, params, args.model_dir, args.restore_from, args.output)
+    options = {}
+    if getattr(args, 'tokenized', False):
+        if params.example != 'ner':
+            raise InputError("--tokenized is for sentences (an NER experiment); {} is a {} one".format(
+                args.model_dir, params.example))
+        options['tokenized'] = True
+    return example_of(params).predict(args.inputs, params, args.model_dir, args.restore_from, args.output, **options)
 
 
 if __name__ == '__main__':

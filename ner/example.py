@@ -168,7 +168,7 @@ def read_sentences(paths):
     return sentences
 
 
-def predict(paths, params, model_dir, restore_from, output=None):
+def predict(paths, params, model_dir, restore_from, output=None, tokenized=False):
     """predict.py for sentences: each token with its tag, then the entities found; --output CSV or JSON lines.
 
     Returns a list of (tokens, tags) per sentence, in order.
@@ -184,7 +184,8 @@ def predict(paths, params, model_dir, restore_from, output=None):
 
     with tf.Graph().as_default():
         vocabs = ner_input.load_vocabularies(params)
-        inputs = predict_input.predict_input_fn([sentence for _, sentence in sentences], vocabs, params)
+        inputs = predict_input.predict_input_fn([sentence for _, sentence in sentences], vocabs, params,
+                                                tokenized=tokenized)
         model_spec = ner_model.model_fn('predict', inputs, params)
         results = []
         for tokens, tags, lengths in run_predictions(model_spec, ['tokens', 'tags', 'sentence_lengths'],

@@ -228,3 +228,17 @@ def test_the_suggested_build_vocab_command_can_be_pasted(tmp_path):
     with pytest.raises(InputError) as raised:
         load_dataset_params(folder, None)
     assert "run python build_vocab.py --data_dir '{}' first".format(folder) in str(raised.value)
+
+
+def test_predict_tokenized_splits_on_whitespace_only(ner_trained, trained, tmp_path):
+    sentences = tmp_path / 'sentences.txt'
+    sentences.write_text('He met Acme Corp. in Paris,France\n')
+    default = predict.main(script_args(ner_trained, restore_from='best_weights', inputs=[str(sentences)], output=None))
+    tokenized = predict.main(script_args(ner_trained, restore_from='best_weights', inputs=[str(sentences)],
+                                         output=None, tokenized=True))
+    assert [tokens for tokens, _ in default] == [['He', 'met', 'Acme', 'Corp.', 'in', 'Paris', ',', 'France']]
+    assert [tokens for tokens, _ in tokenized] == [['He', 'met', 'Acme', 'Corp.', 'in', 'Paris,France']]
+    assert len(tokenized[0][1]) == 6  # a tag per token
+    with pytest.raises(InputError, match='--tokenized is for sentences'):
+        predict.main(script_args(trained, restore_from='best_weights', inputs=[str(sentences)], output=None,
+                                 tokenized=True))
