@@ -17,12 +17,11 @@ import argparse
 import collections
 import logging
 import os
-import tempfile
 
 import numpy as np
 
 from model.core.errors import InputError, run_script
-from model.core.files import save_dict_to_json
+from model.core.files import save_dict_to_json, write_all_atomically
 from ner.corpora import LABELS, SPLITS, read_split
 from ner.vocab import CHARS, DATASET_PARAMS, EMBEDDINGS, TAGS, VOCABULARY_FILES, WORDS
 from ner.word_vectors import embedding_rows, read_vectors
@@ -107,31 +106,13 @@ def check_tags_known(splits, tags, train_counts, min_count_tag):
 
 
 def write_files_atomically(files):
-    """Write {path: lines, or a NumPy array (an .npy file)}, each file under a temporary name first, renamed over
-    `path` when complete.
-
-    A rename is atomic, and all the renames come after all the writing: an interrupted
-    run never leaves half a file, and almost never a mix of old and new files (and then
-    dataset_params.json, written after them, still belongs to the old ones).
-    """
-    written = {}
-    try:
-        for path, content in files.items():
-            fd, tmp_path = tempfile.mkstemp(prefix='.tmp-', dir=os.path.dirname(os.path.abspath(path)))
-            written[path] = tmp_path
-            with os.fdopen(fd, 'wb') as f:
-                if isinstance(content, np.ndarray):
-                    np.save(f, content)
-                else:
-                    f.write(''.join(line + '\n' for line in content).encode('utf-8'))
-                f.flush()
-                os.fsync(f.fileno())
-        for path, tmp_path in written.items():
-            os.replace(tmp_path, path)
-    finally:
-        for tmp_path in written.values():
-            if os.path.exists(tmp_path):
-                os.remove(tmp_path)
+    """Write {path: lines, or a NumPy array (an .npy file)}, all renamed over their paths once all are written
+    (model/core/files.py): dataset_params.json, written after them, then still belongs to the old ones."""
+    def writer(content):
+        if isinstance(content, np.ndarray):
+            return lambda f: np.save(f, content)
+        return lambda f: f.write(''.join(line + '\n' for line in content).encode('utf-8'))
+    write_all_atomically({path: writer(content) for path, content in files.items()}, binary=True)
 
 
 def build_vocab(data_dir, min_count_word=1, min_count_tag=1, vectors=None, eval_words_with_vectors=False):

@@ -77,3 +77,20 @@ def test_build_vocab_checks_the_files(tmp_path, changes, message):
     with pytest.raises(InputError, match=message):
         build_vocab(data)
     assert not os.path.exists(os.path.join(data, 'words.txt'))
+
+
+def test_the_vocabulary_files_have_the_permissions_of_a_plain_open(tmp_path):
+    """words.txt, tags.txt, chars.txt and dataset_params.json: readable by a teammate or a server (umask 022)."""
+    import stat
+
+    import build_vocab
+    from helpers.ner import write_ner_set
+    data_dir = str(tmp_path / 'NER')
+    write_ner_set(data_dir, sizes=(20, 5, 5))
+    previous = os.umask(0o022)
+    try:
+        build_vocab.build_vocab(data_dir)
+    finally:
+        os.umask(previous)
+    for name in ('words.txt', 'tags.txt', 'chars.txt', 'dataset_params.json'):
+        assert stat.S_IMODE(os.stat(os.path.join(data_dir, name)).st_mode) == 0o644, name

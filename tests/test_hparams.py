@@ -2,7 +2,6 @@
 import glob
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from tensorboard.plugins.hparams import api_pb2, metadata
 import evaluate
 import train
 from helpers import ROOT, read_json, script_args, write_params
+from helpers.tensorboard import TensorBoard
 from model.core import hparams
 from model.core.params import METRICS, params_spec
 from model.core.tf_compat import tf
@@ -241,75 +241,30 @@ def search(data_dir, tmp_path_factory):
     return parent, table
 
 
-class TensorBoard:
-    """`tensorboard --logdir logdir` on a free loopback port, for the duration of a `with` block."""
+def hparams_tab(board, done, timeout=120):
+    """(experiment, session groups) as the HParams tab asks for them on opening, once done(...) holds.
 
-    def __init__(self, logdir, log_path, *flags):
-        self.command = [sys.executable, '-m', 'tensorboard.main', '--logdir', logdir, '--host', '127.0.0.1',
-                        '--port', '0', *flags]
-        self.log_path = log_path
-
-    def __enter__(self):
-        self.log = open(self.log_path, 'w')
-        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT)
+    TensorBoard loads the event files in the background: ask again until then.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
         try:
-            deadline = time.monotonic() + 120
-            while True:
-                found = re.search(r'http://127\.0\.0\.1:(\d+)/', self.output())
-                if found:
-                    self.url = 'http://127.0.0.1:{}'.format(found.group(1))
-                    return self
-                assert self.process.poll() is None, 'TensorBoard exited:\n' + self.output()
-                assert time.monotonic() < deadline, 'TensorBoard did not start:\n' + self.output()
-                time.sleep(0.2)
-        except BaseException:
-            self.__exit__()
-            raise
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=20)
-        self.log.close()
-
-    def output(self):
-        with open(self.log_path) as f:
-            return f.read()
-
-    def post(self, route, body):
-        """POST the JSON `body` to the HParams plugin's `route`, as its dashboard does; the JSON answer."""
-        request = urllib.request.Request(self.url + '/data/plugin/hparams/' + route, data=json.dumps(body).encode(),
-                                         headers={'Content-Type': 'application/json'}, method='POST')
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-
-    def hparams_tab(self, done, timeout=120):
-        """(experiment, session groups) as the HParams tab asks for them on opening, once done(...) holds.
-
-        TensorBoard loads the event files in the background: ask again until then.
-        """
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                experiment = self.post('experiment', {'experimentName': '', 'hparamsLimit': 1000})
-                groups = self.post('session_groups', {
-                    'experimentName': '', 'allowedStatuses': STATUSES,
-                    'colParams': [{'hparam': info['name'], 'includeInResult': True}
-                                  for info in experiment.get('hparamInfos', [])] +
-                                 [{'metric': info['name'], 'includeInResult': True}
-                                  for info in experiment.get('metricInfos', [])],
-                    'startIndex': 0, 'sliceSize': 100})
-                if done(experiment, groups):
-                    return experiment, groups
-            except urllib.error.URLError:  # not serving yet
-                experiment = groups = None
-            assert self.process.poll() is None, 'TensorBoard exited:\n' + self.output()
-            assert time.monotonic() < deadline, 'Timed out; last answers: {}\n{}\n{}'.format(
-                experiment, groups, self.output())
-            time.sleep(0.5)
+            experiment = board.post('experiment', {'experimentName': '', 'hparamsLimit': 1000})
+            groups = board.post('session_groups', {
+                'experimentName': '', 'allowedStatuses': STATUSES,
+                'colParams': [{'hparam': info['name'], 'includeInResult': True}
+                              for info in experiment.get('hparamInfos', [])] +
+                             [{'metric': info['name'], 'includeInResult': True}
+                              for info in experiment.get('metricInfos', [])],
+                'startIndex': 0, 'sliceSize': 100})
+            if done(experiment, groups):
+                return experiment, groups
+        except urllib.error.URLError:  # not serving yet
+            experiment = groups = None
+        assert board.process.poll() is None, 'TensorBoard exited:\n' + board.output()
+        assert time.monotonic() < deadline, 'Timed out; last answers: {}\n{}\n{}'.format(
+            experiment, groups, board.output())
+        time.sleep(0.5)
 
 
 def metric_values(group):
@@ -338,7 +293,7 @@ def all_loaded(experiment, groups):
 def test_tensorboard_shows_the_search_as_the_metrics_files_and_the_table_say(search, loader, tmp_path):
     parent, table = search
     with TensorBoard(parent, str(tmp_path / 'tensorboard.log'), *loader) as board:
-        experiment, groups = board.hparams_tab(all_loaded)
+        experiment, groups = hparams_tab(board, all_loaded)
 
     # The columns: the searched hyperparameter with its values, and the config's metrics.
     assert [(info['name'], info['type'], info['domainDiscrete'], info['differs'])
@@ -385,7 +340,7 @@ def test_tensorboard_shows_a_run_in_its_own_folder(search, tmp_path):
         return len(sessions) == 1 and set(expected) <= set(metric_values(sessions[0]))
 
     with TensorBoard(model_dir, str(tmp_path / 'tensorboard.log')) as board:
-        experiment, groups = board.hparams_tab(loaded)
+        experiment, groups = hparams_tab(board, loaded)
     params = Params(os.path.join(model_dir, 'params.json'))
     infos = {info['name']: info for info in experiment['hparamInfos']}
     assert set(infos) == set(hparams.session_hparams(params))

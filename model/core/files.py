@@ -75,8 +75,9 @@ def write_atomically(path, write, newline=None):
     write_all_atomically({path: write}, newline)
 
 
-def write_all_atomically(writes, newline=None):
-    """For each {path: write} call write(f) on a new text file; rename them all over their paths once all are written.
+def write_all_atomically(writes, newline=None, binary=False):
+    """For each {path: write} call write(f) on a new file (text, or bytes with `binary`); rename them all over
+    their paths once all are written.
 
     A rename is atomic, and all the renames come after all the writing: an interrupted run
     never leaves half a file, and almost never a mix of old and new files.
@@ -90,7 +91,7 @@ def write_all_atomically(writes, newline=None):
             # mkstemp makes the file readable by its owner only; give it what open() would (a teammate,
             # TensorBoard or a server run by another user must be able to read it).
             os.chmod(tmp_path, 0o666 & ~current_umask())
-            with os.fdopen(fd, 'w', encoding='utf-8', newline=newline) as f:
+            with (os.fdopen(fd, 'wb') if binary else os.fdopen(fd, 'w', encoding='utf-8', newline=newline)) as f:
                 write(f)
                 f.flush()
                 os.fsync(f.fileno())
