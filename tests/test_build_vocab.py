@@ -5,7 +5,8 @@ import os
 import pytest
 
 from build_vocab import build_vocab
-from helpers.ner import BAD_BUILT, TINY_SPLITS, built_files, make_built, read, write
+from helpers import contents
+from helpers.ner import BAD_BUILT, TINY_SPLITS, make_built, read, write
 from model.core.errors import InputError
 
 
@@ -43,13 +44,13 @@ def test_build_vocab_min_counts(tmp_path):
 def test_build_vocab_unknown_dev_tag_leaves_the_old_vocabulary(tmp_path):
     data = make_built(tmp_path / 'NER', TINY_SPLITS)
     build_vocab(data)
-    before = built_files(data)
+    before = contents(data)
     write(os.path.join(data, 'dev', 'labels.txt'), "B-PER O O B-art\n")
     with pytest.raises(InputError, match=r"dev/labels\.txt:1: tag 'B-art' is not in tags\.txt: it never occurs in "
                                          r"train/labels\.txt, and every tag must: move sentences with it into train, "
                                          r"or merge the type into another$"):
         build_vocab(data)
-    after = built_files(data)
+    after = contents(data)
     del before[os.path.join('dev', 'labels.txt')], after[os.path.join('dev', 'labels.txt')]
     assert after == before
 

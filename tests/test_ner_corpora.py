@@ -6,7 +6,8 @@ import re
 import pytest
 
 from build_ner_dataset import build
-from helpers.ner import BAD_BUILT, SPLITS, TINY_SPLITS, built_files, make_built, output, write
+from helpers import contents
+from helpers.ner import BAD_BUILT, SPLITS, TINY_SPLITS, make_built, output, write
 from model.core.errors import InputError
 from ner.corpora import LOOKED_FOR, decode_csv, load_corpus, to_iob2
 from ner.entities import get_entities
@@ -180,10 +181,10 @@ def test_bad_built_folder_messages_and_output_left_byte_identical(tmp_path, chan
         write(os.path.join(data, split, 'labels.txt'), labels)
     out = make_built(tmp_path / 'NER', TINY_SPLITS)
     write(os.path.join(out, 'words.txt'), '<pad>\nJohn\n')
-    before = built_files(out)
+    before = contents(out)
     with pytest.raises(InputError, match=message):
         build(out, data, overwrite=True)
-    assert built_files(out) == before
+    assert contents(out) == before
     assert sorted(os.listdir(tmp_path)) == ['NER', 'given']  # no temporary folder left behind
 
 

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from build_ner_dataset import build
-from helpers.ner import SPLITS, built_files
+from helpers import contents
+from helpers.ner import SPLITS
 from ner.corpora import to_iob2
 from ner.entities import count_entities, get_entities, precision_recall_f1
 from ner.synthetic import generate
@@ -28,8 +29,8 @@ def test_synthetic_is_deterministic(tmp_path):
     # (No time is asserted: the machine is shared; generating it takes about 0.2 s alone.)
     build(str(tmp_path / 'a'), synthetic=True)
     build(str(tmp_path / 'b'), synthetic=True)
-    files = built_files(str(tmp_path / 'a'))
-    assert files == built_files(str(tmp_path / 'b'))
+    files = contents(str(tmp_path / 'a'))
+    assert files == contents(str(tmp_path / 'b'))
     assert [files[os.path.join(split, 'sentences.txt')].count(b'\n') for split in SPLITS] == [3000, 600, 600]
 
 

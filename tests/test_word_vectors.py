@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from build_vocab import build_vocab
-from helpers import script_args
-from helpers.ner import built_files, make_built, read_lines, write, write_ner_params, write_ner_set
+from helpers import contents, script_args
+from helpers.ner import make_built, read_lines, write, write_ner_params, write_ner_set
 from model.core.errors import InputError
 
 # Train words, by frequency: <pad> John lives in Zürich New York is big . saw MARY; Paris is a dev word only.
@@ -136,10 +136,10 @@ def test_a_vocabulary_built_again_without_vectors_drops_the_old_ones(tmp_path, c
 def test_malformed_vectors_files_are_named_by_line(tmp_path, text, message):
     vectors = write_vectors(str(tmp_path / 'glove.txt'), text)
     data = make_built(tmp_path / 'NER', SPLITS)
-    before = built_files(data)
+    before = contents(data)
     with pytest.raises(InputError, match=message):
         build_vocab(data, vectors=vectors)
-    assert built_files(data) == before  # nothing written
+    assert contents(data) == before  # nothing written
 
 
 def test_a_line_that_is_not_utf_8_is_skipped_and_a_damaged_gzip_refused(tmp_path, caplog):

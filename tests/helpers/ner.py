@@ -125,17 +125,6 @@ def read(path):
         return f.read()
 
 
-def built_files(folder):
-    """{relative path: bytes} of every file under folder."""
-    files = {}
-    for root, _, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, 'rb') as f:
-                files[os.path.relpath(path, folder)] = f.read()
-    return files
-
-
 def make_built(root, splits):
     """A folder in the built layout from {split: (sentences.txt text, labels.txt text)}."""
     for split, (sentences, labels) in splits.items():
@@ -155,7 +144,6 @@ TINY_SPLITS = {
 
 def output(folder, split):
     return read(os.path.join(folder, split, 'sentences.txt')), read(os.path.join(folder, split, 'labels.txt'))
-
 
 
 # Built folders with one fault each, and the message that names it: build_ner_dataset.py and build_vocab.py check alike.
