@@ -110,24 +110,24 @@ def confusion_matrix_png(matrix, names, cell=36):
 
     matrix = np.asarray(matrix)
     font = ImageFont.load_default()
-    label = max(ImageDraw.Draw(Image.new('RGB', (1, 1))).textlength(name, font=font) for name in names)
-    margin = int(label) + 16
+    measure = ImageDraw.Draw(Image.new('RGB', (1, 1)))
+    left = int(max(measure.textlength(name, font=font) for name in names)) + 12
+    top = 36  # a title line, then the names of the columns
     size = len(names)
-    width, height = margin + size * cell + 8, margin + size * cell + 24
-    image = Image.new('RGB', (width, height), 'white')
+    width, height = left + size * cell + 8, top + size * cell + 8
+    image = Image.new('RGB', (max(width, 200), height), 'white')
     draw = ImageDraw.Draw(image)
-    draw.text((margin, 4), 'predicted', fill='black', font=font)
-    draw.text((4, 4), 'true', fill='black', font=font)
+    draw.text((4, 4), 'rows: true class, columns: predicted', fill='black', font=font)
     peak = max(int(matrix.max()), 1)
     for i, name in enumerate(names):
-        draw.text((4, margin + i * cell + cell // 2 - 5), name, fill='black', font=font)
-        draw.text((margin + i * cell + 4, margin - 14), name[:cell // 6], fill='black', font=font)
+        draw.text((4, top + i * cell + cell // 2 - 5), name, fill='black', font=font)
+        draw.text((left + i * cell + 4, top - 14), name[:cell // 6], fill='black', font=font)
         for j in range(size):
             shade = int(255 - 200 * matrix[i, j] / peak)
-            box = [margin + j * cell, margin + i * cell, margin + (j + 1) * cell - 1, margin + (i + 1) * cell - 1]
+            box = [left + j * cell, top + i * cell, left + (j + 1) * cell - 1, top + (i + 1) * cell - 1]
             draw.rectangle(box, fill=(shade, shade, 255) if i == j else (255, shade, shade), outline='gray')
             draw.text((box[0] + 4, box[1] + cell // 2 - 5), str(int(matrix[i, j])),
                       fill='white' if shade < 128 else 'black', font=font)
     buffer = io.BytesIO()
     image.save(buffer, format='PNG')
-    return buffer.getvalue(), (height, width)
+    return buffer.getvalue(), (image.height, image.width)
