@@ -117,13 +117,28 @@ def clean_token(token):
     return re.sub(r'\s+', WHITESPACE_STANDIN, token)
 
 
-def check_tag(tag, where):
-    """Raise an InputError unless `tag` is O, B-TYPE or I-TYPE."""
+def check_tag(tag, where, columns=None):
+    """Raise an InputError unless `tag` is O, B-TYPE or I-TYPE; `columns`: the CoNLL line it is the last column of."""
     try:
         split_tag(tag)
     except ValueError:
-        raise InputError("{}: tag {!r} is not O, B-TYPE or I-TYPE: use BIO tags (IOBES tags such as E-X "
-                         "and S-X must be converted to B-X and I-X first)".format(where, tag)) from None
+        placed = ''
+        if columns is not None:
+            # A file whose tag is not its last column fails here first: say where the tag must be.
+            tags_elsewhere = [number for number, column in enumerate(columns[:-1], 1) if _is_tag(column)]
+            placed = " (in a CoNLL file the tag is the last column of each line{})".format(
+                ": column {} holds {!r}".format(tags_elsewhere[0], columns[tags_elsewhere[0] - 1])
+                if tags_elsewhere else '')
+        raise InputError("{}: tag {!r} is not O, B-TYPE or I-TYPE{}: use BIO tags (IOBES tags such as E-X "
+                         "and S-X must be converted to B-X and I-X first)".format(where, tag, placed)) from None
+
+
+def _is_tag(text):
+    try:
+        split_tag(text)
+    except ValueError:
+        return False
+    return True
 
 
 def log_cleaned_tokens(path, cleaned):
@@ -166,7 +181,7 @@ def read_conll(path, encoding=None):
                              "by spaces or tabs, and sentences by a blank line".format(where, line.strip()))
         if not columns[0]:
             raise InputError("{}: the token (first column) is empty: remove the line or give its word".format(where))
-        check_tag(columns[-1], where)
+        check_tag(columns[-1], where, columns)
         token = clean_token(columns[0])
         if token != columns[0]:
             cleaned.append((where, columns[0]))

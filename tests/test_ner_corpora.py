@@ -306,3 +306,14 @@ def test_unknown_encoding_and_the_option_of_the_script(tmp_path):
     with pytest.raises(InputError, match=r"^--encoding is the encoding of the files in --data_dir: --synthetic reads "
                                          r"none$"):
         build_ner_dataset.main(build_ner_dataset.parser.parse_args(['--synthetic', '--encoding', 'latin-1']))
+
+
+def test_a_conll_file_whose_tag_is_not_the_last_column_says_where_the_tag_must_be(tmp_path):
+    from ner.corpora import read_conll
+    path = tmp_path / 'train.txt'
+    path.write_text('EU B-ORG NNP\nrejects O VBZ\n\n')
+    with pytest.raises(InputError) as raised:
+        read_conll(str(path))
+    message = str(raised.value)
+    assert "train.txt:1: tag 'NNP' is not O, B-TYPE or I-TYPE" in message
+    assert "the tag is the last column of each line: column 2 holds 'B-ORG'" in message
