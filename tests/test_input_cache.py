@@ -225,3 +225,18 @@ def test_cache_outlives_iterator_init_op_but_not_the_session(data_dir, params, t
         with tf.Session() as sess, pytest.raises(tf.errors.NotFoundError):
             sess.run(inputs['iterator_init_op'])
             sess.run(inputs['images'])
+
+
+def test_a_slurm_job_s_memory_bounds_the_budget_without_a_cgroup(monkeypatch, tmp_path):
+    """--mem 700M and no control group: the budget counts on what the job has left, not on the machine's memory."""
+    status = tmp_path / 'status'
+    status.write_text('Name:\tpython\nVmRSS:\t  102400 kB\n')
+    assert memory.slurm_memory_room({'SLURM_MEM_PER_NODE': '700'}, str(status)) == 600 * MB
+    assert memory.slurm_memory_room({'SLURM_MEM_PER_CPU': '200', 'SLURM_CPUS_ON_NODE': '3'}, str(status)) == 500 * MB
+    assert memory.slurm_memory_room({}, str(status)) is None
+    assert memory.slurm_memory_room({'SLURM_MEM_PER_NODE': '50'}, str(status)) == 0
+    monkeypatch.setattr(memory, 'cgroup_memory_room', lambda: None)
+    monkeypatch.setenv('SLURM_MEM_PER_NODE', '700')
+    monkeypatch.delenv('SLURM_MEM_PER_CPU', raising=False)
+    room, what = memory.available_memory()
+    assert room <= 700 * MB and what == 'left under the memory limit of this job or container'

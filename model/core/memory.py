@@ -37,7 +37,8 @@ def available_memory():
                     available = int(line.split()[1]) * 1024  # the file counts in kB
     except (OSError, ValueError, IndexError):
         pass
-    room = cgroup_memory_room()
+    rooms = [room for room in (cgroup_memory_room(), slurm_memory_room()) if room is not None]
+    room = min(rooms) if rooms else None
     if room is not None and (available is None or room < available):
         return room, 'left under the memory limit of this job or container'
     if available is not None:
@@ -46,6 +47,32 @@ def available_memory():
         return os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE'), 'of memory in all'
     except (AttributeError, ValueError, OSError):  # no sysconf (Windows), or not these names
         return None, None
+
+
+def slurm_memory_room(environ=None, status='/proc/self/status'):
+    """What a Slurm job's --mem (or --mem-per-cpu) still allows this process, in bytes; None outside a job.
+
+    A cluster that does not enforce memory through a control group still kills a job past it, so
+    the budget must not count on more (SLURM_MEM_PER_NODE and SLURM_MEM_PER_CPU are in MB).
+    """
+    environ = os.environ if environ is None else environ
+    try:
+        if environ.get('SLURM_MEM_PER_NODE'):
+            limit = int(environ['SLURM_MEM_PER_NODE']) * MB
+        elif environ.get('SLURM_MEM_PER_CPU'):
+            cpus = int(environ.get('SLURM_CPUS_ON_NODE') or environ.get('SLURM_CPUS_PER_TASK') or 1)
+            limit = int(environ['SLURM_MEM_PER_CPU']) * cpus * MB
+        else:
+            return None
+    except ValueError:
+        return None
+    used = 0
+    try:
+        with open(status) as f:
+            used = next((int(line.split()[1]) * 1024 for line in f if line.startswith('VmRSS:')), 0)
+    except (OSError, ValueError, IndexError):
+        pass
+    return max(limit - used, 0)
 
 
 def cgroup_memory_room(proc_cgroup='/proc/self/cgroup', root=CGROUP_ROOT):
