@@ -20,6 +20,19 @@ from search.slurm.submit import JOB_ID_FILE, LOCK_FILE, LOCKED_EXIT, SCRIPT, job
 
 # The states after which a job is resubmitted (up to `retries` times): not the job's fault,
 # and the next attempt goes on from its last saved epoch.
+# What slurmstepd writes into a job's log when it kills the job for its memory (cgroup or not).
+MEMORY_KILLED = ('Exceeded job memory limit', 'Exceeded step memory limit', 'oom-kill event')
+
+
+def exceeded_memory(log_path):
+    """Whether the job's log says Slurm killed it for exceeding its memory."""
+    try:
+        with open(log_path, encoding='utf-8', errors='replace') as f:
+            return any(words in line for line in f for words in MEMORY_KILLED)
+    except OSError:
+        return False
+
+
 RETRY_STATES = {'TIMEOUT', 'PREEMPTED', 'NODE_FAIL', 'BOOT_FAIL'}
 # Pending reasons that nothing but a change of the job's request clears: such a job is cancelled.
 NEVER_REASONS = {'PartitionConfig', 'BadConstraints', 'PartitionNodeLimit', 'PartitionTimeLimit',
@@ -217,6 +230,11 @@ class _Search:
         progress = 'epoch {} of {} saved'.format(saved, job.params['num_epochs']) if saved else 'no epoch saved'
         if status.state == 'COMPLETED':
             outcome.detail = 'train.py ended without the result of its last epoch ({})'.format(progress)
+        elif status.state == 'OUT_OF_MEMORY' or exceeded_memory(tracked.log):
+            # Killed for its memory (state OUT_OF_MEMORY, or FAILED with slurmstepd's word in the log):
+            # the same request would fail the same way.
+            outcome.detail = '{}; {} (ask for more --mem)'.format(
+                progress, last_line(tracked.log) or 'out of memory')
         elif stopped_at_limit or status.state in RETRY_STATES:
             if tracked.attempt <= self.retries:
                 why = ': Slurm job {} {} after {} ({})'.format(
@@ -237,8 +255,6 @@ class _Search:
                                                                   'signal 15', 'signal 9', 'signal 2'):
             outcome.detail = 'stopped from outside the search ({}): run the search again to go on from ' \
                              'there'.format(progress)
-        elif status.state == 'OUT_OF_MEMORY':
-            outcome.detail = '{} (ask for more --mem)'.format(last_line(tracked.log) or 'out of memory')
         self._end(outcome)
 
     def _stopped_by_warning(self, status):
