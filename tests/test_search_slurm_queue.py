@@ -22,14 +22,14 @@ def test_sacct_and_scontrol_exit_codes(exit_code, text):
     assert exit_code_text(exit_code) == text
 
 
-def judged(tmp_path, state, exit_text, log_text):
+def judged(tmp_path, state, exit_text, log_text, resources=None):
     """The outcome the Slurm follower gives a job that ended so, with this log (no cluster needed)."""
     from search.grid import Job
     from search.slurm import follow
     parent = tmp_path / 'parent'
     job = Job(str(parent), {'learning_rate': 0.01}, {'num_epochs': 3})
     os.makedirs(job.folder, exist_ok=True)
-    search = follow._Search([job], {}, {}, 1, str(tmp_path))
+    search = follow._Search([job], {}, resources or {}, 1, str(tmp_path))
     tracked = follow._Tracked(job, '42')
     with open(tracked.log, 'w') as f:
         f.write(log_text)
@@ -51,3 +51,11 @@ def test_a_job_killed_for_its_memory_is_told_to_ask_for_more_mem(tmp_path, state
 def test_a_job_killed_by_a_signal_without_the_memory_word_is_still_said_stopped_from_outside(tmp_path):
     outcome = judged(tmp_path, 'FAILED', 'signal 9', 'Epoch 1/3\n')
     assert 'stopped from outside the search' in outcome.detail and '--mem' not in outcome.detail
+
+
+def test_a_time_limit_too_short_for_one_epoch_is_not_retried_and_the_advice_is_a_longer_time(tmp_path, monkeypatch):
+    from search.slurm import follow
+    monkeypatch.setattr(follow._Search, '_submit', lambda *args, **kwargs: pytest.fail('retried without progress'))
+    outcome = judged(tmp_path, 'TIMEOUT', 'exit status 0', 'Epoch 1/3\n', resources={'retries': 2})
+    assert 'no epoch saved' in outcome.detail and 'a longer --time' in outcome.detail
+    assert 'retries' not in outcome.detail and 'attempt 1 of 3' in outcome.detail

@@ -79,6 +79,7 @@ class _Tracked:
     def __init__(self, job, job_id, attempt=1):
         self.job, self.job_id, self.attempt = job, job_id, attempt
         self.state, self.reason = None, None
+        self.epoch_at_start = last_metrics_epoch(job.folder)  # to know whether the attempt saved anything
 
     @property
     def log(self):
@@ -236,7 +237,9 @@ class _Search:
             outcome.detail = '{}; {} (ask for more --mem)'.format(
                 progress, last_line(tracked.log) or 'out of memory')
         elif stopped_at_limit or status.state in RETRY_STATES:
-            if tracked.attempt <= self.retries:
+            # An attempt stopped at its time limit before saving a new epoch: another would do the same.
+            no_progress = stopped_at_limit and saved == tracked.epoch_at_start
+            if tracked.attempt <= self.retries and not no_progress:
                 why = ': Slurm job {} {} after {} ({})'.format(
                     tracked.job_id, 'reached its time limit' if status.state == 'TIMEOUT' else
                     'stopped before its time limit' if stopped_at_limit else status.state,
@@ -247,8 +250,12 @@ class _Search:
             if stopped_at_limit:
                 outcome.state = 'TIMEOUT' if status.state == 'TIMEOUT' else \
                     'stopped {} s before its time limit (--signal)'.format(self.signal)
-                outcome.detail = '{}{}: run the search again with a longer --time{} to go on from there'.format(
-                    progress, attempts, ' (or more --retries)' if self.retries else '')
+                if no_progress:
+                    outcome.detail = '{}{}: no epoch was saved in this attempt\'s time, so a retry would do no ' \
+                                     'better: run the search again with a longer --time'.format(progress, attempts)
+                else:
+                    outcome.detail = '{}{}: run the search again with a longer --time{} to go on from there'.format(
+                        progress, attempts, ' (or more --retries)' if self.retries else '')
             else:
                 outcome.detail = '{}{}: run the search again to go on from there'.format(progress, attempts)
         elif status.state == 'CANCELLED' or status.exit_text in ('exit status 143', 'exit status 130',
