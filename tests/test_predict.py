@@ -270,3 +270,16 @@ def test_export_serves_the_predictions_of_predict_in_plain_tf2(trained_by_script
     assert served['labels'] == [str(c) for c in served['classes']]
     expected = [np.array(predicted_rows[f][2:], dtype=np.float32) for f in files]
     np.testing.assert_allclose(served['probabilities'], expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_truncated_jpeg_is_skipped_with_our_word_only(trained, data_dir, tmp_path):
+    """libjpeg's own complaint ('Input file read error', 'Improper call to JPEG library') never reaches the user."""
+    source = os.path.join(data_dir, 'test_signs', sorted(os.listdir(os.path.join(data_dir, 'test_signs')))[0])
+    truncated = tmp_path / 'truncated.jpg'
+    with open(source, 'rb') as f:
+        truncated.write_bytes(f.read()[:600])
+    result = run('predict.py', '--model_dir', trained, str(truncated), source)
+    assert 'Skipped {}: it could not be read as an image'.format(truncated) in result.stderr
+    assert 'JPEG library' not in result.stderr and 'Input file read error' not in result.stderr
+    assert os.path.basename(source) in result.stdout

@@ -118,13 +118,13 @@ def predict(paths, params, model_dir, restore_from, output=None):
     from model import model_fn as vision_model
     from model.core.prediction import display_name, run_predictions, write_predictions_csv
     from model.core.tf_compat import tf
-    from vision.predict_input import predict_input_fn
+    from vision.predict_input import predict_input_fn, whole_images
     names = trained_class_names(model_dir, params)
     filenames = list_inputs(paths)
 
     with tf.Graph().as_default():
         # The predict pipeline: images resized as build_dataset.py does, no augmentation.
-        inputs = predict_input_fn(filenames, params)
+        inputs = predict_input_fn(whole_images(filenames), params)
         model_spec = vision_model.model_fn('predict', inputs, params)
         results = {}
         for batch in run_predictions(model_spec, ['filenames', 'predictions', 'probabilities'], model_dir,

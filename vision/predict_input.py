@@ -46,3 +46,26 @@ def serving_input_fn(params):
     images = tf.map_fn(lambda image_string: decode_new_image(image_string, params), image_bytes,
                        fn_output_signature=tf.float32, back_prop=False)
     return {'image_bytes': image_bytes, 'images': images}
+
+
+def whole_images(filenames):
+    """The files Pillow decodes whole (at a small draft scale, so big photos cost little).
+
+    A damaged file is left out here, and predict.py names it, rather than fed to TensorFlow's
+    JPEG decoder, which prints libjpeg's own complaint on the terminal before failing.
+    """
+    import warnings
+
+    from PIL import Image
+    whole = []
+    for filename in filenames:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)  # a big photo is no threat here
+            try:
+                with Image.open(filename) as image:
+                    image.draft('RGB', (64, 64))
+                    image.load()
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+                continue
+        whole.append(filename)
+    return whole
