@@ -226,6 +226,38 @@ def test_a_failing_job_is_reported_with_its_slurm_state(cluster, tmp_path, data_
         assert 'first line runs' in text and 'Creating the datasets' not in text
 
 
+def test_ctrl_c_on_a_search_that_follows_another_live_search_s_jobs_leaves_them_running(cluster, tmp_path, data_dir):
+    # Issue 27, item 4: the README invites running the command again to check on jobs; while the search that
+    # submitted them still runs, this one says so at start, and its Ctrl-C leaves the jobs to that one.
+    make_parent(tmp_path / 'shared', {'num_epochs': [3000, 3001]})
+    command = [sys.executable, os.path.join(ROOT, 'search_hyperparams.py'), '--parent_dir', 'shared',
+               '--data_dir', data_dir, '--launcher', 'slurm', '--poll', '1']
+    first = subprocess.Popen(command, cwd=str(tmp_path), env=cluster.env, stdout=subprocess.PIPE, text=True)
+    second = None
+    try:
+        lines = read_until(first, lambda lines: len(lines) >= 3)
+        ours = [re.match(r'^submitted \S+ as Slurm job (\d+)$', line).group(1) for line in lines[1:3]]
+        second = subprocess.Popen(command, cwd=str(tmp_path), env=cluster.env, stdout=subprocess.PIPE, text=True)
+        lines = read_until(second, lambda lines: sum('still running (process {})'.format(first.pid) in line
+                                                     for line in lines) >= 2)
+        assert any('Ctrl-C here leaves it to that one' in line for line in lines)
+        second.send_signal(signal.SIGINT)
+        output = second.communicate(timeout=60)[0]
+        assert second.returncode == 130, output
+        for job_id in ours:
+            assert 'to the search that submitted it: Slurm job {} (scancel {} to stop it)'.format(job_id, job_id) \
+                in output
+        assert 'cancelled num_epochs' not in output
+        time.sleep(2)
+        assert set(squeue_states(cluster, ours).values()) <= {'PENDING', 'RUNNING'}  # still there
+        assert first.poll() is None  # and the first search still follows them
+    finally:
+        for search in (first, second):
+            if search is not None:
+                search.kill()
+        cancel_jobs_in(cluster, tmp_path)
+
+
 def test_run_again_the_search_follows_the_jobs_it_had_submitted(cluster, tmp_path, data_dir):
     # The search dies (a dropped connection to the login node) while its jobs are queued: they go on,
     # and the same command run again follows them instead of submitting them a second time.

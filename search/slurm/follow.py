@@ -9,6 +9,7 @@ import collections
 import os
 import re
 import shutil
+import socket
 import time
 
 from model.core.errors import InputError
@@ -20,6 +21,8 @@ from search.slurm.submit import JOB_ID_FILE, LOCK_FILE, LOCKED_EXIT, SCRIPT, job
 
 # The states after which a job is resubmitted (up to `retries` times): not the job's fault,
 # and the next attempt goes on from its last saved epoch.
+# Who submitted a folder's job: 'host pid' of the search (another search following it leaves it alone on Ctrl-C).
+OWNER_FILE = 'slurm.owner'
 # What slurmstepd writes into a job's log when it kills the job for its memory (cgroup or not).
 MEMORY_KILLED = ('Exceeded job memory limit', 'Exceeded step memory limit', 'oom-kill event')
 
@@ -80,6 +83,7 @@ class _Tracked:
         self.job, self.job_id, self.attempt = job, job_id, attempt
         self.state, self.reason = None, None
         self.epoch_at_start = last_metrics_epoch(job.folder)  # to know whether the attempt saved anything
+        self.own = True  # False: a job another search, still running, submitted and will cancel on its Ctrl-C
 
     @property
     def log(self):
@@ -112,7 +116,12 @@ class _Search:
             ids = jobs_for(job, live, self.workdir) if live is not None else _from_id_file(job)
             if ids:
                 self.to_submit.remove(job)
-                self._follow(job, ids[0])
+                tracked = self._follow(job, ids[0])
+                owner = _live_owner(job)
+                if owner is not None:
+                    tracked.own = False
+                    say('{}: Slurm job {} was submitted by another search, still running (process {}): this one '
+                        'follows it, and Ctrl-C here leaves it to that one'.format(job.name, ids[0], owner))
                 others = ' (also for this folder: Slurm job {}; it waits for the folder\'s lock, cancel it with '\
                     'scancel {} if it was a mistake)'.format(', '.join(ids[1:]), ' '.join(ids[1:])) if ids[1:] else ''
                 say('following {}: already Slurm job {}{}'.format(job.name, ids[0], others))
@@ -149,6 +158,8 @@ class _Search:
             self._follow(job, job_id, attempt)
             return
         self._follow(job, job_id, attempt)
+        with open(os.path.join(job.folder, OWNER_FILE), 'w') as f:
+            f.write('{} {}\n'.format(socket.gethostname(), os.getpid()))
         if attempt == 1:
             say('submitted {} as Slurm job {}'.format(job.name, job_id))
         else:
@@ -355,6 +366,12 @@ class _Search:
 
     def cancel_all(self):
         """After Ctrl-C: cancel the jobs followed; an outcome for each, `stopped` saying how it was left."""
+        for tracked in [t for t in self.active if not t.own]:
+            say('left {} to the search that submitted it: Slurm job {} (scancel {} to stop it)'.format(
+                tracked.job.name, tracked.job_id, tracked.job_id))
+            self.outcomes.append(Outcome(tracked.job, False, 'left running', tracked.log if tracked.started else None,
+                                         job_id=tracked.job_id, stopped='left to the search that submitted it'))
+        self.active = [t for t in self.active if t.own]
         if not self.active:
             return
         alive = self._cancel(self.active)
@@ -370,6 +387,24 @@ class _Search:
             self.outcomes.append(Outcome(tracked.job, False, how, tracked.log if tracked.started else None,
                                          job_id=tracked.job_id, stopped=how))
         self.active = []
+
+
+def _live_owner(job):
+    """The process id of the search on this machine that submitted the folder's job, if it still runs; else None."""
+    try:
+        with open(os.path.join(job.folder, OWNER_FILE)) as f:
+            host, pid = f.read().split()
+        pid = int(pid)
+    except (OSError, ValueError):
+        return None
+    if host != socket.gethostname() or pid == os.getpid():
+        return None
+    try:
+        with open('/proc/{}/cmdline'.format(pid), 'rb') as f:
+            running = b'search_hyperparams' in f.read()  # not another program that took over the id
+    except OSError:
+        return None
+    return pid if running else None
 
 
 def _explain(reason):
