@@ -89,7 +89,8 @@ def input_fn(is_training, filenames, labels, params):
     parse_fn = lambda f, l: _parse_function(f, l, params.image_size)
     # When the decoded images fit in memory, they are decoded in the first epoch only and the
     # dataset goes through their numbers instead (vision/image_cache.py): the same pixels.
-    cached = decoded_once(filenames, labels, params, 'Training images' if is_training else 'Evaluation images',
+    cached = decoded_once(dataset, filenames, labels, params,
+                          'Training images' if is_training else 'Evaluation images',
                           decode, lambda image: to_float_and_resize(image, params.image_size))
     if cached is not None:
         dataset, parse_fn = cached

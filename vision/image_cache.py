@@ -11,7 +11,7 @@ from collections import namedtuple
 
 from model.core.memory import cache_budget, mb
 from model.core.tf_compat import fixed_settings, tf
-from vision.image_files import JPEG_SIGNATURE, PNG_SIGNATURE, file_bytes
+from vision.image_files import JPEG_SIGNATURE, PNG_SIGNATURE
 
 # While the first epoch decodes the images into one tensor, the process grows by more than the
 # tensor (the decoding's own buffers): up to about twice the caches in a whole training run, as
@@ -152,10 +152,10 @@ def _decoded_once(dataset, decode_fn, num_samples, params):
 
 
 
-def decoded_once(filenames, labels, params, what, decode, finish):
+def decoded_once(dataset, filenames, labels, params, what, decode, finish):
     """(dataset, parse_fn) of the split's images kept in memory, or None when they are to be read every epoch.
 
-    `decode(image_string)` gives an image as decoded (uint8) and `finish(image)` the rest of
+    `dataset` is input_fn's, of (file name, label) pairs; `decode(image_string)` gives an image as decoded (uint8) and `finish(image)` the rest of
     input_fn's _parse_function. The dataset goes through the numbers of the images and
     parse_fn looks each up in the cache: a shuffle buffer of images would hold a second copy
     of the whole set. `what` names the images in the log line that says which and why.
@@ -173,8 +173,7 @@ def decoded_once(filenames, labels, params, what, decode, finish):
         decode_fn, finish_fn = (lambda f, l: decode(tf.read_file(f))), finish
     else:
         decode_fn, finish_fn = (lambda f, l: finish(decode(tf.read_file(f)))), (lambda image: image)
-    files = tf.data.Dataset.from_tensor_slices((tf.constant(file_bytes(filenames)), tf.constant(labels)))
-    images = _decoded_once(files, decode_fn, len(filenames), params)
+    images = _decoded_once(dataset, decode_fn, len(filenames), params)
     cached_labels = tf.constant(labels)
     parse_fn = lambda index: (finish_fn(tf.gather(images, index)), tf.gather(cached_labels, index))
     return tf.data.Dataset.range(len(filenames)), parse_fn
