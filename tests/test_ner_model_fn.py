@@ -5,10 +5,9 @@ import numpy as np
 import pytest
 
 from helpers import drain
-from helpers.ner import ner_params, padding_of, read_lines, with_more_padding
+from helpers.ner import dev_pass, ner_params, padding_of, read_lines, with_more_padding
 from model.core.params import METRICS
 from model.core.tf_compat import tf
-from model.utils import Params
 from ner import example as ner_example
 from ner.entities import count_entities, precision_recall_f1
 from ner.model_fn import model_fn
@@ -106,22 +105,10 @@ def test_padding_changes_nothing_the_model_computes(ner_dir, tmp_path, model_ver
 
 def test_entity_metrics_in_the_graph_equal_conlleval_counts(ner_trained, ner_dir, tmp_path):
     """Over a whole pass, the graph's streaming P/R/F1 equal ner/entities.py on the predictions it made."""
-    params = Params(os.path.join(ner_trained, 'params.json'))
-    data, size = ner_example.load_split(ner_dir, 'dev', params)
-    params.eval_size = size
-    params.eval_steps = ner_example.num_batches(data, size, params)
+    batches, values, _, size = dev_pass(ner_trained, ner_dir)
     tags = read_lines(os.path.join(ner_dir, 'tags.txt'))
-    with tf.Graph().as_default():
-        spec = model_fn('eval', ner_example.input_fn(False, data, params), params)
-        with tf.Session() as sess:
-            sess.run(spec['variable_init_op'])
-            tf.train.Saver().restore(sess, os.path.join(ner_trained, 'last_weights', 'after-epoch-2'))
-            sess.run([spec['iterator_init_op'], spec['metrics_init_op']])
-            batches = drain(sess, [spec['update_metrics'], spec['labels'], spec['predictions'],
-                                   spec['sentence_lengths'], spec['sentence']])
-            values = sess.run({name: value for name, (value, _) in spec['metrics'].items()})
     gold, predicted, accuracy_hits, tokens, padding = [], [], 0, 0, 0
-    for _, labels, predictions, lengths, _ in batches:
+    for labels, predictions, lengths, _ in batches:
         for row_labels, row_predictions, length in zip(labels, predictions, lengths, strict=True):
             gold.append([tags[i] for i in row_labels[:length]])
             predicted.append([tags[i] for i in row_predictions[:length]])

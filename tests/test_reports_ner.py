@@ -7,33 +7,19 @@ import pytest
 from seqeval.metrics import classification_report
 
 import evaluate
-from helpers import copy_of, drain, read_json, script_args
-from helpers.ner import read_lines
-from model.core.reports import format_report, report
+from helpers import copy_of, read_json, script_args
+from helpers.ner import dev_pass, read_lines
+from model.core.reports import format_report
 from model.core.tf_compat import tf
-from model.utils import Params
-from ner import example as ner_example
-from ner.model_fn import model_fn
 
 pytest_plugins = ['helpers.ner_fixtures']
 
 
 def test_the_report_by_type_equals_seqeval_s_classification_report_on_the_same_tags(ner_trained, ner_dir):
-    params = Params(os.path.join(ner_trained, 'params.json'))
-    data, size = ner_example.load_split(ner_dir, 'dev', params)
+    batches, overall, values, size = dev_pass(ner_trained, ner_dir)
     tags = read_lines(os.path.join(ner_dir, 'tags.txt'))
-    with tf.Graph().as_default():
-        spec = model_fn('eval', ner_example.input_fn(False, data, params), params)
-        with tf.Session() as sess:
-            sess.run(spec['variable_init_op'])
-            tf.train.Saver().restore(sess, os.path.join(ner_trained, 'last_weights', 'after-epoch-2'))
-            sess.run([spec['iterator_init_op'], spec['metrics_init_op']])
-            batches = drain(sess, [spec['update_metrics'], spec['labels'], spec['predictions'],
-                                   spec['sentence_lengths']])
-            values = report(sess, spec)
-            overall = sess.run({name: value for name, (value, _) in spec['metrics'].items()})
     gold, predicted = [], []
-    for _, labels, predictions, lengths in batches:
+    for labels, predictions, lengths, _ in batches:
         for row_labels, row_predictions, length in zip(labels, predictions, lengths, strict=True):
             gold.append([tags[i] for i in row_labels[:length]])
             predicted.append([tags[i] for i in row_predictions[:length]])

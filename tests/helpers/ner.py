@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from helpers import ROOT
+from helpers import ROOT, drain
 
 # Small enough that an epoch of the tiny synthetic set takes a few seconds on two cores; a learning
 # rate at which two epochs find entities (at 0.01 the model tags every token O, and entity F1 is 0).
@@ -65,6 +65,32 @@ def ner_params(ner_dir, tmp_path, **changes):
     data, params.train_size = example.load_split(ner_dir, 'train', params)
     params.train_steps = example.num_batches(data, params.train_size, params)
     return params
+
+
+def dev_pass(model_dir, ner_dir):
+    """One pass of the eval graph, with the weights model_dir saved after epoch 2, over ner_dir's dev split.
+
+    Returns (batches of [labels, predictions, sentence_lengths, sentence], the streamed metrics, the
+    report by type, the number of dev sentences).
+    """
+    from model.core.reports import report
+    from model.core.tf_compat import tf
+    from model.utils import Params
+    from ner import example
+    from ner.model_fn import model_fn
+    params = Params(os.path.join(model_dir, 'params.json'))
+    data, size = example.load_split(ner_dir, 'dev', params)
+    with tf.Graph().as_default():
+        spec = model_fn('eval', example.input_fn(False, data, params), params)
+        with tf.Session() as sess:
+            sess.run(spec['variable_init_op'])
+            tf.train.Saver().restore(sess, os.path.join(model_dir, 'last_weights', 'after-epoch-2'))
+            sess.run([spec['iterator_init_op'], spec['metrics_init_op']])
+            batches = drain(sess, [spec['update_metrics'], spec['labels'], spec['predictions'],
+                                   spec['sentence_lengths'], spec['sentence']])
+            metrics = sess.run({name: value for name, (value, _) in spec['metrics'].items()})
+            by_type = report(sess, spec)
+    return [batch[1:] for batch in batches], metrics, by_type, size
 
 
 def read_lines(path):
